@@ -1,0 +1,36 @@
+# Thin entry points; the logic lives in harness/ (see harness/tools.py for the pinned tools).
+TOOLS    := .tools
+VENV     := $(TOOLS)/venv
+PYTHON   := $(VENV)/bin/python
+VENV_OK  := $(VENV)/.installed
+REQS     := app/requirements.txt requirements/dev.txt
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+setup: $(VENV_OK) ## install every pinned tool into .tools/ (Python venv, helm, helm3, ct)
+	$(PYTHON) -m harness.tools install
+
+# Re-run pip whenever a requirement file changes.
+$(VENV_OK): $(REQS)
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --disable-pip-version-check -q $(addprefix -r ,$(REQS))
+	touch $@
+
+demo: setup ## render the chart as Deployment and StatefulSet and print a summary
+	$(PYTHON) -m harness.demo
+
+test: setup ## run all tests
+	$(PYTHON) -m pytest
+
+lint: setup ## lint the Python code with ruff
+	$(VENV)/bin/ruff check .
+
+docs: setup ## regenerate the chart README's values table from values.yaml
+	$(PYTHON) -m harness.values_doc
+
+clean: ## remove .tools/ (venv, built tools, scratch)
+	rm -rf $(TOOLS)
