@@ -1,0 +1,132 @@
+"""What an operator gets from `helm template` with no values at all."""
+
+from __future__ import annotations
+
+import yaml
+
+from harness.render import CHART_DIR
+
+IMAGE_REPOSITORY = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
+
+
+def app_version() -> str:
+    return yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"]
+
+
+def test_default_workload_is_a_deployment_of_three_replicas(render):
+    workload = render().workload
+    assert workload["kind"] == "Deployment"
+    assert workload["spec"]["replicas"] == 3
+
+
+def test_default_image_is_the_registry_image_at_the_app_version(render):
+    assert render().app_container["image"] == f"{IMAGE_REPOSITORY}:{app_version()}"
+
+
+def test_app_version_is_the_current_release_1_5_0():
+    assert app_version() == "1.5.0"
+
+
+def test_default_resources_are_the_original_requests_and_limits(render):
+    assert render().app_container["resources"] == {
+        "requests": {"cpu": "100m", "memory": "64Mi"},
+        "limits": {"cpu": "200m", "memory": "128Mi"},
+    }
+
+
+def test_default_pull_secret_is_myregistrykey(render):
+    assert render().pod_template["spec"]["imagePullSecrets"] == [{"name": "myregistrykey"}]
+
+
+def test_default_deployment_leaves_the_strategy_to_kubernetes(render):
+    assert "strategy" not in render().workload["spec"]
+
+
+def test_default_service_is_cluster_ip_on_port_80_to_the_http_port(render):
+    manifests = render()
+    service = manifests.get("Service", "dummy-flask-app")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+    ]
+    ports = manifests.app_container["ports"]
+    assert {"name": "http", "containerPort": 8000, "protocol": "TCP"} in ports
+
+
+def test_default_deployment_has_no_headless_service(render):
+    assert [s["metadata"]["name"] for s in render().of_kind("Service")] == ["dummy-flask-app"]
+
+
+def test_probes_ask_the_health_endpoint_on_the_http_port(render):
+    container = render().app_container
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/_health", "port": "http"}
+
+
+def test_pods_meet_the_restricted_pod_security_profile(render):
+    pod = render().pod_template["spec"]
+    container = pod["containers"][0]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] > 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_read_only_root_filesystem_gets_a_writable_tmp(render):
+    manifests = render()
+    mounts = manifests.app_container["volumeMounts"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in mounts
+    volumes = {v["name"]: v for v in manifests.pod_template["spec"]["volumes"]}
+    assert "emptyDir" in volumes["tmp"]
+
+
+def test_pods_do_not_mount_a_service_account_token(render):
+    assert render().pod_template["spec"]["automountServiceAccountToken"] is False
+
+
+def test_gunicorn_is_sized_from_values_not_from_host_cores(render):
+    env = {e["name"]: e["value"] for e in render().app_container["env"]}
+    assert env == {
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "4",
+        "GUNICORN_GRACEFUL_TIMEOUT": "20",
+    }
+
+
+def test_graceful_timeout_is_below_the_termination_grace_period(render):
+    manifests = render()
+    env = {e["name"]: e["value"] for e in manifests.app_container["env"]}
+    grace = manifests.pod_template["spec"]["terminationGracePeriodSeconds"]
+    assert int(env["GUNICORN_GRACEFUL_TIMEOUT"]) < grace
+
+
+def test_every_object_has_the_standard_labels(render):
+    for obj in render():
+        labels = obj["metadata"]["labels"]
+        assert labels["app.kubernetes.io/instance"] == "dummy-flask-app", obj["kind"]
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", obj["kind"]
+        assert (
+            labels["helm.sh/chart"]
+            == "dummy-flask-app-"
+            + yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["version"]
+        )
+
+
+def test_helm_test_hook_requests_health_through_the_service(render):
+    job = render().get("Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    assert "http://dummy-flask-app:80/_health" in script
+
+
+def test_helm_test_pod_is_not_selected_by_the_app_service(render):
+    manifests = render()
+    selector = manifests.get("Service", "dummy-flask-app")["spec"]["selector"]
+    test_labels = manifests.get("Job")["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= test_labels.items()
+
+
+def test_helm_test_hook_can_be_turned_off(render):
+    assert render(set={"tests.enabled": False}).of_kind("Job") == []

@@ -1,0 +1,55 @@
+"""The chart's README and Chart.yaml say what the chart does."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from harness import values_doc
+from harness.render import CHART_DIR
+
+CHART = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
+SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+)
+
+
+def test_chart_readme_values_table_matches_values_yaml():
+    assert (CHART_DIR / "README.md").read_text() == values_doc.expected_readme(), (
+        "the chart README's values table is stale; run `make docs`"
+    )
+
+
+def test_every_value_needs_a_param_line():
+    text = "image:\n  ## @param image.tag The tag.\n  tag: ''\n  pullPolicy: Always\n"
+    with pytest.raises(values_doc.ValuesDocError, match=r"image\.pullPolicy has no"):
+        values_doc.params(text)
+
+
+def test_a_param_line_must_name_a_real_value():
+    text = "## @param replicas Pods.\nreplicaCount: 3\n"
+    with pytest.raises(values_doc.ValuesDocError, match="@param replicas names no value"):
+        values_doc.params(text)
+
+
+def test_documenting_a_map_documents_its_children():
+    text = "## @section S\n## @param resources Resources.\nresources:\n  limits:\n    cpu: 1\n"
+    [param] = values_doc.params(text)
+    assert (param.section, param.key, param.default) == ("S", "resources", {"limits": {"cpu": 1}})
+
+
+def test_chart_version_is_semver_and_api_is_v2():
+    assert CHART["apiVersion"] == "v2"
+    assert SEMVER.match(CHART["version"]), CHART["version"]
+
+
+def test_artifact_hub_image_annotation_names_the_app_version():
+    images = yaml.safe_load(CHART["annotations"]["artifacthub.io/images"])
+    assert images == [
+        {
+            "name": "dummy-flask-app",
+            "image": f"registry-qcc.quantil.com/oe-tools/dummy-flask-app:{CHART['appVersion']}",
+        }
+    ]
