@@ -1,0 +1,116 @@
+"""Install or upgrade the release and wait for its rollout, whichever kind it renders.
+
+    python -m harness.deploy [--release NAME] [--namespace NS] [-f FILE ...] [--set K=V ...]
+                             [--timeout 10m] [--dry-run]
+
+The chart is rendered first with the same values, which refuses bad values before anything
+reaches the cluster and tells which workload (Deployment or StatefulSet) to wait for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.proc import CommandError
+from harness.render import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_RELEASE,
+    helm_chart_args,
+    parse_set_args,
+    render,
+)
+from harness.tools import ToolError, tool_path
+
+
+@dataclass(frozen=True)
+class Release:
+    release: str = DEFAULT_RELEASE
+    namespace: str = DEFAULT_NAMESPACE
+    values_files: tuple[Path, ...] = ()
+    set: Mapping[str, str] | None = None
+    timeout: str = "10m"
+
+
+def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
+    """The helm and kubectl commands that roll `target` out, after a render check."""
+    manifests = render(
+        values_files=target.values_files,
+        set=target.set,
+        release=target.release,
+        namespace=target.namespace,
+        helm=helm,
+    )
+    workload = manifests.workload
+    upgrade = helm_chart_args(
+        "upgrade",
+        release=target.release,
+        namespace=target.namespace,
+        values_files=target.values_files,
+        set=target.set,
+    )
+    resource = f"{workload['kind'].lower()}/{workload['metadata']['name']}"
+    return [
+        [
+            str(helm),
+            *upgrade,
+            "--install",
+            "--create-namespace",
+            "--wait",
+            "--timeout",
+            target.timeout,
+        ],
+        [
+            str(kubectl),
+            "--namespace",
+            target.namespace,
+            "rollout",
+            "status",
+            resource,
+            "--timeout",
+            target.timeout,
+        ],
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release", default=DEFAULT_RELEASE)
+    parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
+    parser.add_argument(
+        "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
+    )
+    parser.add_argument("--timeout", default="10m", help="helm/kubectl duration (default 10m)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands only")
+    args = parser.parse_args(argv)
+    target = Release(
+        args.release,
+        args.namespace,
+        tuple(args.values),
+        parse_set_args(args.set_values),
+        args.timeout,
+    )
+    try:
+        planned = commands(target, tool_path("helm"), tool_path("kubectl"))
+    except (CommandError, ToolError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for command in planned:
+        print("+", shlex.join(command), flush=True)
+        if args.dry_run:
+            continue
+        done = subprocess.run(command, check=False)
+        if done.returncode != 0:
+            print(f"error: `{shlex.join(command)}` exited {done.returncode}", file=sys.stderr)
+            return done.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
