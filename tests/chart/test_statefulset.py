@@ -81,3 +81,14 @@ def test_both_kinds_share_one_pod_template(render):
     deployment = render().pod_template
     statefulset = render(set=STATEFULSET).pod_template
     assert deployment == statefulset
+
+
+def test_statefulset_with_ipool_in_opseng_is_what_the_operations_write_up_asked_for(render):
+    """`helm template dummy-flask-app … -n opseng --set workload.kind=StatefulSet
+    --set ipool.enabled=true`: the write-up's hand-made manifests, as a release."""
+    manifests = render(namespace="opseng", set={**STATEFULSET, "ipool.enabled": True})
+    headless = manifests.get("Service", manifests.workload["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    annotations = manifests.pod_template["metadata"]["annotations"]
+    assert annotations == {"quantil.com/ipool": "dummy-flask-app-ipool"}
+    assert {obj["metadata"]["namespace"] for obj in manifests} == {"opseng"}
