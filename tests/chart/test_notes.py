@@ -27,6 +27,12 @@ def test_notes_warn_about_a_deployment_with_ipool():
     assert "WARNING" in text
     assert "FailedSchedulingIP" in text
     assert 'IP pool "dummy-flask-app-ipool"' in text
+    assert "runs up to 3 pods at once, so the pool must\nhold 3 IPs (ipool.size: 3)" in text
+
+
+def test_notes_count_the_spare_ip_of_an_n_plus_1_pool():
+    text = notes(set={"ipool.enabled": True, "ipool.size": 4})
+    assert "runs up to 4 pods at once, so the pool must\nhold 4 IPs (ipool.size: 4)" in text
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,12 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- if and (eq (toString $strategy.type) "Recreate") $strategy.rollingUpdate -}}
 {{- fail "strategy.rollingUpdate: only allowed when strategy.type is RollingUpdate; remove it or set strategy.type=RollingUpdate." -}}
 {{- end -}}
+{{- $rolling := $strategy.rollingUpdate | default dict -}}
+{{- if and (hasKey $rolling "maxSurge") (hasKey $rolling "maxUnavailable") -}}
+{{- if and (has (toString $rolling.maxSurge) (list "0" "0%")) (has (toString $rolling.maxUnavailable) (list "0" "0%")) -}}
+{{- fail "strategy.rollingUpdate: maxSurge and maxUnavailable cannot both be 0, or the rollout could never replace a pod; raise one of them." -}}
+{{- end -}}
+{{- end -}}
 {{- $update := .Values.updateStrategy | default dict -}}
 {{- if and (eq (toString $update.type) "OnDelete") $update.rollingUpdate -}}
 {{- fail "updateStrategy.rollingUpdate: only allowed when updateStrategy.type is RollingUpdate; remove it or set updateStrategy.type=RollingUpdate." -}}
@@ -124,4 +130,81 @@ helm.sh/chart: {{ include "dummy-flask-app.chart" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: test
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/*
+A Deployment's maxSurge or maxUnavailable as a pod count, rounded the way the Deployment
+controller rounds: surge up, unavailable down.
+Takes a dict: value (int or "N%"), replicas, roundUp.
+*/}}
+{{- define "dummy-flask-app.podCount" -}}
+{{- $value := toString .value -}}
+{{- if hasSuffix "%" $value -}}
+{{- $scaled := mul (trimSuffix "%" $value | int) (int .replicas) -}}
+{{- if .roundUp -}}{{- div (add $scaled 99) 100 -}}{{- else -}}{{- div $scaled 100 -}}{{- end -}}
+{{- else -}}
+{{- $value | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Deployment's spec.strategy. With ipool on and no strategy given, the default is one that
+fits the pool: surge one pod into a spare IP when ipool.size leaves one, else replace pods
+one at a time without surging.
+*/}}
+{{- define "dummy-flask-app.deploymentStrategy" -}}
+{{- $strategy := .Values.strategy | default dict -}}
+{{- if and .Values.ipool.enabled (not $strategy) -}}
+{{- $spare := sub (include "dummy-flask-app.ipoolSize" . | int) (int .Values.replicaCount) -}}
+{{- if gt $spare 0 -}}
+{{- $strategy = dict "type" "RollingUpdate" "rollingUpdate" (dict "maxSurge" 1 "maxUnavailable" 0) -}}
+{{- else -}}
+{{- $strategy = dict "type" "RollingUpdate" "rollingUpdate" (dict "maxSurge" 0 "maxUnavailable" 1) -}}
+{{- end -}}
+{{- end -}}
+{{- with $strategy -}}{{- toYaml . -}}{{- end -}}
+{{- end -}}
+
+{{/*
+How many IPs the pool holds: ipool.size, else replicaCount.
+*/}}
+{{- define "dummy-flask-app.ipoolSize" -}}
+{{- if kindIs "invalid" .Values.ipool.size -}}{{- .Values.replicaCount | int -}}{{- else -}}{{- .Values.ipool.size | int -}}{{- end -}}
+{{- end -}}
+
+{{/*
+The most pods a Deployment rollout runs at once: replicaCount plus maxSurge, where
+maxSurge defaults to Kubernetes' 25%; Recreate, or no replicas, never exceeds replicaCount.
+*/}}
+{{- define "dummy-flask-app.deploymentPeakPods" -}}
+{{- $replicas := int .Values.replicaCount -}}
+{{- $strategy := include "dummy-flask-app.deploymentStrategy" . | fromYaml -}}
+{{- if or (eq (toString $strategy.type) "Recreate") (eq $replicas 0) -}}
+{{- $replicas -}}
+{{- else -}}
+{{- $rolling := $strategy.rollingUpdate | default dict -}}
+{{- $surge := ternary $rolling.maxSurge "25%" (hasKey $rolling "maxSurge") -}}
+{{- add $replicas (include "dummy-flask-app.podCount" (dict "value" $surge "replicas" $replicas "roundUp" true)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The capacity guard: refuses values whose rollout needs more IPs than the pool holds, since
+the pods beyond it would stay Pending (FailedSchedulingIP) and the rollout would never end.
+A StatefulSet deletes each pod before recreating it, so it only needs replicaCount IPs.
+*/}}
+{{- define "dummy-flask-app.validateIpool" -}}
+{{- if .Values.ipool.enabled -}}
+{{- $replicas := int .Values.replicaCount -}}
+{{- $size := include "dummy-flask-app.ipoolSize" . | int -}}
+{{- if lt $size $replicas -}}
+{{- fail (printf "ipool.size: the pool holds %d IPs but replicaCount is %d, so %d pod(s) would never get an IP. Grow the pool (and ipool.size) or lower replicaCount." $size $replicas (sub $replicas $size)) -}}
+{{- end -}}
+{{- if eq .Values.workload.kind "Deployment" -}}
+{{- $peak := include "dummy-flask-app.deploymentPeakPods" . | int -}}
+{{- if gt $peak $size -}}
+{{- fail (printf "strategy: a rolling update of this Deployment runs up to %d pods (replicaCount %d + maxSurge %d), but the pool holds %d IPs (ipool.size, default replicaCount); the extra pods would wait for a free IP forever (FailedSchedulingIP). Set strategy.rollingUpdate.maxSurge=0 with maxUnavailable=1, or ipool.size=%d if the pool has that many IPs, or use workload.kind=StatefulSet." $peak $replicas (sub $peak $replicas) $size $peak) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
