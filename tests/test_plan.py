@@ -1,0 +1,99 @@
+"""The rollout plan agrees with the controllers' arithmetic and with the chart's guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import plan
+from harness.render import CI_VALUES_DIR
+from tests.rollout_cases import FITS, STALLS, deployment
+
+
+@pytest.mark.parametrize(
+    ("value", "replicas", "round_up", "pods"),
+    [
+        ("25%", 3, True, 1),
+        ("25%", 3, False, 0),
+        ("11%", 10, True, 2),
+        ("10%", 10, True, 1),
+        ("100%", 3, False, 3),
+        (2, 5, True, 2),
+        ("0", 5, True, 0),
+    ],
+)
+def test_percentages_round_like_the_deployment_controller(value, replicas, round_up, pods):
+    assert plan.pod_count(value, replicas, round_up=round_up) == pods
+
+
+def test_default_deployment_surges_one_pod_and_keeps_all_ready(render):
+    found = plan.plan_for(render().workload)
+    assert (found.peak_pods, found.min_ready, found.peak_ips, found.fits) == (4, 3, None, None)
+
+
+def test_zero_surge_and_rounded_down_unavailable_still_replace_one_pod():
+    workload = {
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {
+            "replicas": 3,
+            "strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": "25%"}},
+        },
+    }
+    found = plan.plan_for(workload)
+    assert (found.peak_pods, found.min_ready) == (3, 2)
+
+
+def test_statefulset_never_needs_more_ips_than_replicas(render):
+    values = CI_VALUES_DIR / "statefulset-ipool-values.yaml"
+    found = plan.plan_for(render(values_files=[values]).workload)
+    assert (found.peak_pods, found.peak_ips, found.min_ready, found.fits) == (3, 3, 2, True)
+    assert found.pool == "dummy-flask-app-ipool"
+
+
+@pytest.mark.parametrize(("replicas", "size", "strategy"), FITS.values(), ids=FITS.keys())
+def test_plan_agrees_the_pool_suffices_wherever_the_chart_accepts(render, replicas, size, strategy):
+    found = plan.plan_for(render(values=deployment(replicas, size, strategy)).workload)
+    assert found.fits is True
+    assert found.peak_ips <= (size or replicas)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "size", "strategy", "peak"), STALLS.values(), ids=STALLS.keys()
+)
+def test_plan_computes_the_same_peak_the_chart_refuses(render, replicas, size, strategy, peak):
+    unguarded = {**deployment(replicas, size, strategy), "ipool": {"enabled": False}}
+    assert plan.plan_for(render(values=unguarded).workload).peak_pods == peak
+
+
+def test_plans_show_the_chart_refusal_and_the_kind_that_works(helm):
+    found = plan.plans(set={"ipool.enabled": "true", "strategy.type": "RollingUpdate"}, helm=helm)
+    deployment_plan, statefulset_plan = found
+    assert "runs up to 4 pods" in deployment_plan.refused
+    assert statefulset_plan.refused is None and statefulset_plan.fits is True
+
+
+def test_text_report_marks_the_configured_kind(capsys):
+    assert plan.main(["-f", str(CI_VALUES_DIR / "deployment-ipool-values.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "Deployment (as configured)" in out
+    assert "peak IPs:       4 of 4 in pool dummy-flask-app-ipool" in out
+    assert out.count("pool suffices:  yes") == 2
+
+
+def test_markdown_report_is_one_table_row_per_kind(capsys):
+    assert plan.main(["--set", "ipool.enabled=true", "--format", "md"]) == 0
+    header, separator, *rows = capsys.readouterr().out.splitlines()
+    assert header.startswith("| Kind |") and separator.startswith("| --- |")
+    assert len(rows) == 2
+    assert rows[0] == (
+        "| Deployment (as configured) | RollingUpdate maxSurge 0, maxUnavailable 1 "
+        "| 3 | 3 | 2 | 3 / 3 | yes |"
+    )
+    assert rows[1].startswith("| StatefulSet |")
+
+
+def test_refused_values_still_print_the_plan_and_fail(capsys):
+    assert plan.main(["--set", "ipool.enabled=true", "--set", "ipool.size=2"]) == 1
+    captured = capsys.readouterr()
+    assert "refused by the chart: ipool.size: the pool holds 2 IPs" in captured.out
+    assert "error: the chart refuses these values" in captured.err
