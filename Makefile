@@ -12,6 +12,7 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 setup: $(VENV_OK) ## install every pinned tool into .tools/ (Python venv, helm, helm3, ct)
+	$(PYTHON) -m harness.system install
 	$(PYTHON) -m harness.tools install
 
 # Re-run pip whenever a requirement file changes.
