@@ -11,9 +11,10 @@ REQS     := app/requirements.txt requirements/dev.txt
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
-setup: $(VENV_OK) ## install every pinned tool into .tools/ (Python venv, helm, helm3, ct)
+setup: $(VENV_OK) ## install every pinned tool into .tools/ (venv, helm, helm3, ct, control plane)
 	$(PYTHON) -m harness.system install
 	$(PYTHON) -m harness.tools install
+	$(PYTHON) -m harness.controlplane install
 
 # Re-run pip whenever a requirement file changes.
 $(VENV_OK): $(REQS)
@@ -21,7 +22,7 @@ $(VENV_OK): $(REQS)
 	$(PYTHON) -m pip install --disable-pip-version-check -q $(addprefix -r ,$(REQS))
 	touch $@
 
-demo: setup ## render the chart as Deployment and StatefulSet and print a summary
+demo: setup ## install 1.0.0, upgrade to 1.5.0, both kinds (KUBECONFIG, else the local cluster)
 	$(PYTHON) -m harness.demo
 
 test: setup ## run all tests
@@ -34,4 +35,5 @@ docs: setup ## regenerate the chart README's values table from values.yaml
 	$(PYTHON) -m harness.values_doc
 
 clean: ## remove .tools/ (venv, built tools, scratch)
+	if test -x $(PYTHON); then $(PYTHON) -m harness.cluster down; fi
 	rm -rf $(TOOLS)
