@@ -1,20 +1,34 @@
-"""The README's main job: render the chart as both kinds and summarise what would be deployed.
+"""The README's main job: install the chart with image 1.0.0, upgrade it to 1.5.0 and show the
+finished rollout, once as a Deployment and once as a StatefulSet.
 
-python -m harness.demo [--namespace NS] [--release NAME] [--set KEY=VALUE ...]
+python -m harness.demo [--namespace-prefix NS] [--release NAME] [--set KEY=VALUE ...]
+                       [--render-only]
+
+It deploys into the cluster KUBECONFIG names when that is set, else into the project's local
+cluster (harness.cluster), which it starts when needed and leaves running for a look around;
+`python -m harness.cluster down` stops it. Each kind gets its own namespace,
+<prefix>-deployment and <prefix>-statefulset. Installs and upgrades go through
+harness.deploy, the code behind scripts/deploy. --render-only prints what would be deployed
+without any cluster.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import yaml
 
+from harness import deploy
+from harness.cluster import ClusterError, LocalCluster
+from harness.kube import Kube, WaitTimeout
 from harness.proc import CommandError
 from harness.render import (
     CHART_DIR,
-    DEFAULT_NAMESPACE,
     DEFAULT_RELEASE,
     WORKLOAD_KINDS,
     Manifests,
@@ -22,6 +36,10 @@ from harness.render import (
     parse_set_args,
     render,
 )
+from harness.tools import ToolError, tool_path
+
+TAGS = ("1.0.0", "1.5.0")
+TIMEOUT = "5m"
 
 
 def describe(manifests: Manifests) -> list[str]:
@@ -65,9 +83,39 @@ def _rollout(workload: Obj) -> str:
     return f"strategy {strategy}" if strategy else "Kubernetes' default rolling update (25%/25%)"
 
 
+def target_cluster() -> Kube:
+    """The cluster in KUBECONFIG, else the local cluster, started if it is not running."""
+    given = os.environ.get("KUBECONFIG")
+    if given:
+        print(f"cluster: KUBECONFIG={given}")
+        return Kube(Path(given))
+    cluster = LocalCluster()
+    cluster.up()
+    print(f"cluster: local, KUBECONFIG={cluster.kubeconfig}")
+    return Kube(cluster.kubeconfig)
+
+
+def roll_out(kube: Kube, release: str, namespace: str, values: Mapping[str, str]) -> None:
+    """Deploy with harness.deploy, printing each command and the rollout's own report."""
+    target = deploy.Release(release, namespace, set=values, timeout=TIMEOUT)
+    manifests = render(set=values, release=release, namespace=namespace)
+    for command in deploy.commands(target, tool_path("helm"), tool_path("kubectl")):
+        print(f"  + {shlex.join([Path(command[0]).name, *command[1:]])}", flush=True)
+        out = kube.run(command).stdout
+        if "rollout" in command:
+            print("".join(f"    {line}\n" for line in out.strip().splitlines()), end="")
+    workload = manifests.workload
+    labels = workload["spec"]["selector"]["matchLabels"]
+    selector = ",".join(f"{key}={value}" for key, value in labels.items())
+    image = workload["spec"]["template"]["spec"]["containers"][0]["image"]
+    pods = kube.settled_pods(namespace, selector, image, workload["spec"]["replicas"])
+    for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
+        print(f"    pod {pod['metadata']['name']}: {pod['status']['phase']}, {image}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--namespace", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--namespace-prefix", default="demo", metavar="NS")
     parser.add_argument("--release", default=DEFAULT_RELEASE)
     parser.add_argument(
         "--set",
@@ -77,22 +125,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="a chart value, as with helm --set",
     )
+    parser.add_argument(
+        "--render-only", action="store_true", help="print the summary; touch no cluster"
+    )
     args = parser.parse_args(argv)
     chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
-    print(
-        f"chart {chart['name']} {chart['version']} (app {chart['appVersion']}), "
-        f"release {args.release} in namespace {args.namespace}"
-    )
-    for kind in WORKLOAD_KINDS:
-        values = {**parse_set_args(args.set_values), "workload.kind": kind}
-        print(f"\n== workload.kind={kind}")
-        try:
-            manifests = render(set=values, release=args.release, namespace=args.namespace)
-        except CommandError as error:
-            print(error.stderr.strip(), file=sys.stderr)
-            return 1
-        for line in describe(manifests):
-            print(f"  {line}")
+    print(f"chart {chart['name']} {chart['version']} (app {chart['appVersion']})")
+    try:
+        kube = None if args.render_only else target_cluster()
+        for kind in WORKLOAD_KINDS:
+            namespace = f"{args.namespace_prefix}-{kind.lower()}"
+            values = {**parse_set_args(args.set_values), "workload.kind": kind}
+            print(f"\n== {kind}: release {args.release} in namespace {namespace}")
+            print("  the chart renders:")
+            for line in describe(render(set=values, release=args.release, namespace=namespace)):
+                print(f"    {line}")
+            if kube is None:
+                continue
+            for tag in TAGS:
+                print(f"  -- image.tag={tag}")
+                roll_out(kube, args.release, namespace, {**values, "image.tag": tag})
+    except CommandError as error:
+        print(error if error.stderr.strip() == "" else error.stderr.strip(), file=sys.stderr)
+        return 1
+    except (ClusterError, ToolError, WaitTimeout) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if kube is not None and not os.environ.get("KUBECONFIG"):
+        print("\nThe local cluster keeps running: `python -m harness.cluster down` stops it.")
     return 0
 
 

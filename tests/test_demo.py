@@ -1,4 +1,7 @@
-"""The README's main job: a summary of both kinds as the chart renders them."""
+"""The README's main job, its part that needs no cluster: the summary of both kinds.
+
+The real thing (install 1.0.0, upgrade to 1.5.0 on a cluster) is tests/e2e/test_demo.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from harness import demo
 
 
 def test_demo_summarises_both_kinds_with_their_services(capsys):
-    assert demo.main([]) == 0
+    assert demo.main(["--render-only"]) == 0
     out = capsys.readouterr().out
     assert "Deployment/dummy-flask-app: 3 replicas of" in out
     assert "StatefulSet/dummy-flask-app: 3 replicas of" in out
@@ -15,12 +18,36 @@ def test_demo_summarises_both_kinds_with_their_services(capsys):
 
 
 def test_demo_shows_the_ipool_annotation_when_enabled(capsys):
-    assert demo.main(["--set", "ipool.enabled=true", "--namespace", "edge"]) == 0
+    argv = ["--render-only", "--set", "ipool.enabled=true", "--namespace-prefix", "edge"]
+    assert demo.main(argv) == 0
     out = capsys.readouterr().out
     assert out.count("quantil.com/ipool=dummy-flask-app-ipool") == 2
-    assert "namespace edge" in out
+    assert "namespace edge-deployment" in out
+    assert "namespace edge-statefulset" in out
 
 
 def test_demo_reports_bad_values_and_fails(capsys):
-    assert demo.main(["--set", "replicas=3"]) == 1
+    assert demo.main(["--render-only", "--set", "replicas=3"]) == 1
     assert "'replicas'" in capsys.readouterr().err
+
+
+def test_demo_without_a_kubeconfig_would_use_the_local_cluster(monkeypatch):
+    started = []
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setattr(demo.LocalCluster, "up", lambda self: started.append(self.name))
+
+    kube = demo.target_cluster()
+
+    assert started == [demo.LocalCluster().name]
+    assert kube.kubeconfig == demo.LocalCluster().kubeconfig
+
+
+def test_demo_with_a_kubeconfig_leaves_the_local_cluster_alone(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "config"))
+    monkeypatch.setattr(demo.LocalCluster, "up", lambda self: _refuse_to_start())
+
+    assert demo.target_cluster().kubeconfig == tmp_path / "config"
+
+
+def _refuse_to_start():
+    raise AssertionError("the local cluster must not be started when KUBECONFIG is set")

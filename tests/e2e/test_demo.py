@@ -1,0 +1,39 @@
+"""The README's main job on a real cluster: 1.0.0 installed, upgraded to 1.5.0, both kinds."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from harness import demo
+from harness.kube import Kube
+from tests.e2e.release import IMAGE
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def prefix(kube: Kube, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A namespace prefix of the demo's own, and KUBECONFIG pointing at the suite's cluster."""
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+    prefix = f"e2e-demo-{secrets.token_hex(3)}"
+    yield prefix
+    for kind in ("deployment", "statefulset"):
+        kube.kubectl(
+            "delete", "namespace", f"{prefix}-{kind}", "--wait=false", "--ignore-not-found"
+        )
+
+
+def test_demo_installs_1_0_0_then_upgrades_both_kinds_to_1_5_0(
+    kube: Kube, prefix: str, capsys: pytest.CaptureFixture[str]
+):
+    assert demo.main(["--namespace-prefix", prefix]) == 0
+
+    out = capsys.readouterr().out
+    assert 'deployment "dummy-flask-app" successfully rolled out' in out
+    assert "statefulset rolling update complete 3 pods at revision" in out
+    for kind in ("deployment", "statefulset"):
+        pods = kube.objects("pods", f"{prefix}-{kind}", "app.kubernetes.io/name=dummy-flask-app")
+        assert {pod["spec"]["containers"][0]["image"] for pod in pods} == {f"{IMAGE}:1.5.0"}

@@ -1,0 +1,44 @@
+"""Scenario 4: upgrading from the previous chart in git history to the working tree.
+
+An immutable field the working tree changed (a selector label, serviceName,
+podManagementPolicy) makes this upgrade fail on a real API server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.chart_history import ChartHistory
+from harness.render import WORKLOAD_KINDS
+from tests.e2e.release import ReleaseUnderTest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def previous_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    history = ChartHistory()
+    past = history.previous()
+    if past is None:
+        pytest.skip("git history holds a single state of the chart: nothing to upgrade from")
+    print(f"upgrading from {past}")
+    return history.export(past, tmp_path_factory.mktemp("previous-chart"))
+
+
+@pytest.mark.parametrize("kind", WORKLOAD_KINDS)
+def test_upgrade_from_the_previous_chart_in_git_succeeds(
+    release: ReleaseUnderTest, previous_chart: Path, kind: str
+):
+    release.upgrade(previous_chart, {"workload.kind": kind, "image.tag": "1.0.0"})
+    release.settled_pods("1.0.0", 3)
+    before = release.workload()
+
+    release.deploy({"workload.kind": kind, "image.tag": "1.5.0"})
+
+    release.settled_pods("1.5.0", 3)
+    after = release.workload()
+    assert after["metadata"]["uid"] == before["metadata"]["uid"], "upgraded in place"
+    revisions = release.helm("history", release.name, "--output", "json")
+    assert revisions.count('"status":"deployed"') == 1
