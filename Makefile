@@ -6,7 +6,7 @@ VENV_OK  := $(VENV)/.installed
 REQS     := app/requirements.txt requirements/dev.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint docs clean
+.PHONY: help setup demo test lint docs clean bench
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ lint: setup ## lint the Python code with ruff
 docs: setup ## regenerate the chart README's values table from values.yaml
 	$(PYTHON) -m harness.values_doc
 
+bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
+	$(PYTHON) -m harness.bench
+
+# The image tests' engine mounts its layers under .tools: stop it first, or rm cannot remove them.
 clean: ## remove .tools/ (venv, built tools, scratch)
 	if test -x $(PYTHON); then $(PYTHON) -m harness.cluster down; fi
+	if test -x $(PYTHON); then $(PYTHON) -m harness.container down; fi
 	rm -rf $(TOOLS)
