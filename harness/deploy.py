@@ -78,6 +78,23 @@ def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
     ]
 
 
+class DeployError(Exception):
+    """A command of the rollout failed; its output was streamed as it ran."""
+
+
+def execute(
+    planned: Sequence[Sequence[str]], env: Mapping[str, str] | None = None, dry_run: bool = False
+) -> None:
+    """Run each command in turn, echoing it and streaming its output; stop at a failure."""
+    for command in planned:
+        print("+", shlex.join(command), flush=True)
+        if dry_run:
+            continue
+        done = subprocess.run(command, env=None if env is None else dict(env), check=False)
+        if done.returncode != 0:
+            raise DeployError(f"`{shlex.join(command)}` exited {done.returncode}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", default=DEFAULT_RELEASE)
@@ -97,18 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.timeout,
     )
     try:
-        planned = commands(target, tool_path("helm"), tool_path("kubectl"))
-    except (CommandError, ToolError) as error:
+        execute(commands(target, tool_path("helm"), tool_path("kubectl")), dry_run=args.dry_run)
+    except (CommandError, ToolError, DeployError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for command in planned:
-        print("+", shlex.join(command), flush=True)
-        if args.dry_run:
-            continue
-        done = subprocess.run(command, check=False)
-        if done.returncode != 0:
-            print(f"error: `{shlex.join(command)}` exited {done.returncode}", file=sys.stderr)
-            return done.returncode
     return 0
 
 

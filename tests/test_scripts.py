@@ -59,7 +59,8 @@ def test_a_registry_login_satisfies_the_push_check(tmp_path):
 
 def test_build_script_without_docker_fails_before_doing_anything(tmp_path):
     # A PATH holding only what the wrapper itself needs, so no docker can be found.
-    (tmp_path / "dirname").symlink_to(shutil.which("dirname"))
+    for tool in ("bash", "dirname"):
+        (tmp_path / tool).symlink_to(shutil.which(tool))
     done = subprocess.run(
         [shutil.which("bash"), ROOT / "scripts" / "build-image"],
         env={**os.environ, "PATH": str(tmp_path)},
