@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from harness.kubeapi import ApiError
 from harness.proc import CommandError, run
 from harness.tools import TOOLS_DIR, tool_env, tool_path
 
@@ -39,7 +40,7 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float, interval:
         try:
             result = check()
             last = result
-        except (CommandError, OSError, ValueError, KeyError) as exc:
+        except (CommandError, ApiError, OSError, ValueError, KeyError) as exc:
             result, last = None, exc
         if result:
             return result
