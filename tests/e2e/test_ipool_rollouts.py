@@ -1,0 +1,117 @@
+"""Every documented way through an ipool rollout, on the cluster, with the ipool emulator.
+
+Each test upgrades 1.0.0 -> 1.5.0 with three replicas (harness.ipool_scenarios) and checks
+what the recorder measured; where the chart's rollout plan predicts the numbers, they must
+match what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from harness import ipool_emulator as emulator
+from harness import ipool_scenarios as scenarios
+from harness.kube import Kube, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def rehearsal(kube: Kube) -> Iterator[scenarios.Rehearsal]:
+    with scenarios.Rehearsal(kube) as rehearsal:
+        yield rehearsal
+
+
+def measured_as_planned(outcome: scenarios.Outcome) -> None:
+    m, plan = outcome.measurement, outcome.plan
+    assert plan is not None
+    assert (m.peak_pods, m.peak_ips, m.min_ready) == (plan.peak_pods, plan.peak_ips, plan.min_ready)
+
+
+def test_the_writeup_deployment_stalls_with_the_platform_event(rehearsal):
+    outcome = scenarios.writeup_deployment(rehearsal)
+    m = outcome.measurement
+    assert not m.completed
+    assert m.failed_scheduling_events > 0
+    assert m.peak_ips == 3 and m.peak_pods == 4  # the surge pod exists but gets no IP
+    assert outcome.events == (emulator.no_free_ip_message("dummy-flask-app-ipool"),)
+    assert outcome.events[0].endswith("ipool dummy-flask-app-ipool have not freeip")
+
+
+def test_chart_deployment_with_the_guard_default_fits_a_pool_of_three(rehearsal):
+    outcome = scenarios.SCENARIOS["deployment-guarded"](rehearsal)
+    assert outcome.measurement.completed
+    assert outcome.measurement.peak_ips <= 3
+    measured_as_planned(outcome)
+
+
+def test_chart_deployment_surges_into_the_spare_ip_of_a_pool_of_four(rehearsal):
+    outcome = scenarios.SCENARIOS["deployment-n-plus-1"](rehearsal)
+    assert outcome.measurement.completed
+    assert outcome.measurement.min_ready == 3
+    measured_as_planned(outcome)
+
+
+def test_statefulset_never_needs_a_fourth_ip(rehearsal):
+    outcome = scenarios.SCENARIOS["statefulset"](rehearsal)
+    m = outcome.measurement
+    assert m.completed
+    assert m.peak_ips <= 3
+    assert m.failed_scheduling_events == 0
+    measured_as_planned(outcome)
+
+
+def test_two_phase_rollout_completes_and_reports_its_time_without_public_ips(rehearsal):
+    m = scenarios.SCENARIOS["two-phase"](rehearsal).measurement
+    assert m.completed
+    assert m.ready_without_ip_seconds > 0
+    assert m.peak_ips <= 3
+
+
+@pytest.mark.parametrize("way", ["migrate-script", "switch-helm"])
+def test_deployment_to_statefulset_completes_within_the_pool(rehearsal, way):
+    m = scenarios.SCENARIOS[way](rehearsal).measurement
+    assert m.completed
+    assert m.peak_ips <= 3
+    assert not m.duplicate_ips
+
+
+def test_restarting_the_emulator_mid_rollout_never_hands_one_ip_to_two_pods(rehearsal):
+    m = scenarios.emulator_restart_mid_rollout(rehearsal).measurement
+    assert m.completed
+    assert m.duplicate_ips == []
+    assert m.peak_ips <= 3
+    assert m.samples > 10
+
+
+def bare_pod(annotations: dict[str, str]) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"generateName": "bare-", "annotations": annotations},
+        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1"}]},
+    }
+
+
+def scheduled(rehearsal, namespace: str, name: str) -> dict | None:
+    pod = rehearsal.api.get(f"/api/v1/namespaces/{namespace}/pods/{name}")
+    return pod if pod["spec"].get("nodeName") else None
+
+
+def test_pods_without_the_annotation_are_scheduled_without_an_ip(rehearsal):
+    with rehearsal.namespace("bare") as ns:
+        pod = rehearsal.api.create(f"/api/v1/namespaces/{ns}/pods", bare_pod({}))
+        name = pod["metadata"]["name"]
+        placed = wait_for(lambda: scheduled(rehearsal, ns, name), f"pod {name} bound", 60)
+        assert emulator.IP_ANNOTATION not in placed["metadata"].get("annotations", {})
+        assert not placed["spec"].get("schedulingGates")
+
+
+def test_pods_outside_emulated_namespaces_are_never_gated(rehearsal, namespace):
+    asks = bare_pod({emulator.DEFAULT_POOL_ANNOTATION: "no-such-pool"})
+    pod = rehearsal.api.create(f"/api/v1/namespaces/{namespace}/pods", asks)
+    assert not pod["spec"].get("schedulingGates")
+    name = pod["metadata"]["name"]
+    wait_for(lambda: scheduled(rehearsal, namespace, name), f"pod {name} bound", 60)
