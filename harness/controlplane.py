@@ -87,6 +87,9 @@ class WrappedBuild:
     version_args: tuple[str, ...]
     version_pattern: str  # regex; group 1 is the version the binary reports
     reported: str  # what that group must equal
+    # Whether the module's go.mod replaces modules with ./staging folders (Kubernetes does),
+    # which the wrapper must point back at their published versions.
+    has_staging: bool = False
 
     @property
     def home(self) -> Path:
@@ -135,6 +138,7 @@ KUBERNETES = WrappedBuild(
     version_args=("--version",),
     version_pattern=r"^Kubernetes (v\S+)",
     reported=KUBE_VERSION,
+    has_staging=True,
 )
 
 ETCD = WrappedBuild(
@@ -188,7 +192,7 @@ def _go() -> str:
 
 
 def _replaces_for(build: WrappedBuild, go: str, env: dict[str, str]) -> list[tuple[str, str]]:
-    if build is not KUBERNETES:
+    if not build.has_staging:
         return []
     info = json.loads(
         run(

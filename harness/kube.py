@@ -31,8 +31,10 @@ class WaitTimeout(AssertionError):
 def wait_for(check: Callable[[], T | None], what: str, timeout: float, interval: float = 0.5) -> T:
     """Poll `check` until it returns something truthy, and return that; never a bare sleep.
 
-    After `timeout` seconds raise WaitTimeout naming `what` was waited for, with the last
-    value `check` returned (or the last error it raised), so a failure says what was seen.
+    A check that raises while the cluster is still in between states (a command fails, a
+    field is missing or still null) is polled again. After `timeout` seconds raise
+    WaitTimeout naming `what` was waited for and the last value `check` returned, or the
+    last error it raised (chained, so its traceback is kept).
     """
     deadline = time.monotonic() + timeout
     last: object = None
@@ -40,14 +42,13 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float, interval:
         try:
             result = check()
             last = result
-        except (CommandError, ApiError, OSError, ValueError, KeyError) as exc:
+        except (CommandError, ApiError, OSError, ValueError, LookupError, TypeError) as exc:
             result, last = None, exc
         if result:
             return result
         if time.monotonic() >= deadline:
-            raise WaitTimeout(
-                f"timed out after {timeout:g} s waiting for {what}; last seen: {last}"
-            )
+            message = f"timed out after {timeout:g} s waiting for {what}; last seen: {last!r}"
+            raise WaitTimeout(message) from (last if isinstance(last, Exception) else None)
         time.sleep(interval)
 
 

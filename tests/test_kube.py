@@ -1,0 +1,42 @@
+"""Polling with a deadline: what the e2e suite and the local cluster wait with."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.kube import WaitTimeout, wait_for, wait_until_gone
+
+
+def test_wait_for_returns_the_first_truthy_result():
+    answers = iter([None, [], {"ready": True}])
+
+    assert wait_for(lambda: next(answers), "an answer", timeout=5, interval=0.01) == {"ready": True}
+
+
+def test_a_check_that_fails_while_the_cluster_settles_is_polled_again():
+    calls = []
+
+    def check() -> bool:
+        calls.append(1)
+        if len(calls) < 3:
+            conditions = None
+            return any(conditions)  # type: ignore[arg-type]  # a field still null
+        return True
+
+    assert wait_for(check, "conditions", timeout=5, interval=0.01) is True
+    assert len(calls) == 3
+
+
+def test_a_timeout_names_what_was_waited_for_and_keeps_the_last_error():
+    def check() -> bool:
+        raise KeyError("status")
+
+    with pytest.raises(WaitTimeout, match="waiting for the Ready condition") as waited:
+        wait_for(check, "the Ready condition", timeout=0.05, interval=0.01)
+
+    assert isinstance(waited.value.__cause__, KeyError)
+
+
+def test_wait_until_gone_lists_what_is_still_there():
+    with pytest.raises(WaitTimeout, match=r"still there: \['Pod/a'\]"):
+        wait_until_gone(lambda: {"Pod/a"}, "the pods to go", timeout=0.05)
