@@ -14,6 +14,7 @@ import http.client
 import json
 import ssl
 import tempfile
+import threading
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -57,6 +58,8 @@ class KubeAPI:
         self._scratch = tempfile.TemporaryDirectory(prefix="kubeapi-")
         self._tls = self._tls_context(cluster, user) if server.scheme == "https" else None
         self._conn: http.client.HTTPConnection | None = None
+        # One connection, one request at a time: the recorder's thread shares this client.
+        self._lock = threading.Lock()
 
     def _tls_context(self, cluster: Obj, user: Obj) -> ssl.SSLContext:
         context = ssl.create_default_context()
@@ -88,18 +91,19 @@ class KubeAPI:
         headers = dict(self._headers)
         if payload is not None:
             headers["Content-Type"] = content_type
-        for attempt in (1, 2):
-            conn = self._connection()
-            try:
-                conn.request(method, self._prefix + path, body=payload, headers=headers)
-                response = conn.getresponse()
-                text = response.read().decode()
-                break
-            except (http.client.HTTPException, OSError):
-                # A kept-alive connection the server closed: reconnect once.
-                self.close()
-                if attempt == 2:
-                    raise
+        with self._lock:
+            for attempt in (1, 2):
+                conn = self._connection()
+                try:
+                    conn.request(method, self._prefix + path, body=payload, headers=headers)
+                    response = conn.getresponse()
+                    text = response.read().decode()
+                    break
+                except (http.client.HTTPException, OSError):
+                    # A kept-alive connection the server closed: reconnect once.
+                    self._drop()
+                    if attempt == 2:
+                        raise
         if response.status >= 400:
             raise ApiError(method, path, response.status, text)
         return json.loads(text) if text else {}
@@ -117,6 +121,10 @@ class KubeAPI:
         return self._conn
 
     def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
