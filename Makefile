@@ -6,10 +6,10 @@ VENV_OK  := $(VENV)/.installed
 REQS     := app/requirements.txt requirements/dev.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint docs clean bench
+.PHONY: help setup demo test lint docs clean bench ipool-docs
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 setup: $(VENV_OK) ## install every pinned tool into .tools/ (venv, helm, helm3, ct, control plane)
 	$(PYTHON) -m harness.system install
@@ -33,6 +33,9 @@ lint: setup ## lint the Python code with ruff
 
 docs: setup ## regenerate the chart README's values table from values.yaml
 	$(PYTHON) -m harness.values_doc
+
+ipool-docs: setup ## rehearse every ipool rollout on the cluster; writes docs/ipool.md
+	$(PYTHON) -m harness.ipool_scenarios --write docs/ipool.md
 
 bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
 	$(PYTHON) -m harness.bench

@@ -65,16 +65,7 @@ def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
             "--timeout",
             target.timeout,
         ],
-        [
-            str(kubectl),
-            "--namespace",
-            target.namespace,
-            "rollout",
-            "status",
-            resource,
-            "--timeout",
-            target.timeout,
-        ],
+        rollout_status(kubectl, target.namespace, resource, target.timeout),
     ]
 
 
@@ -95,8 +86,8 @@ def execute(
             raise DeployError(f"`{shlex.join(command)}` exited {done.returncode}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_release_arguments(parser: argparse.ArgumentParser) -> None:
+    """The release options every rollout command takes, spelled as helm spells them."""
     parser.add_argument("--release", default=DEFAULT_RELEASE)
     parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
     parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
@@ -104,15 +95,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
     )
     parser.add_argument("--timeout", default="10m", help="helm/kubectl duration (default 10m)")
-    parser.add_argument("--dry-run", action="store_true", help="print the commands only")
-    args = parser.parse_args(argv)
-    target = Release(
+
+
+def release_from(args: argparse.Namespace) -> Release:
+    return Release(
         args.release,
         args.namespace,
         tuple(args.values),
         parse_set_args(args.set_values),
         args.timeout,
     )
+
+
+def rollout_status(kubectl: Path | str, namespace: str, resource: str, timeout: str) -> list[str]:
+    """`kubectl rollout status`: waits until `resource` has rolled out, or fails at `timeout`."""
+    return [
+        str(kubectl),
+        "--namespace",
+        namespace,
+        "rollout",
+        "status",
+        resource,
+        "--timeout",
+        timeout,
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_release_arguments(parser)
+    parser.add_argument("--dry-run", action="store_true", help="print the commands only")
+    args = parser.parse_args(argv)
+    target = release_from(args)
     try:
         execute(commands(target, tool_path("helm"), tool_path("kubectl")), dry_run=args.dry_run)
     except (CommandError, ToolError, DeployError) as error:

@@ -26,16 +26,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import jinja2
 import yaml
 
 from harness import ipool_emulator as emulator
-from harness.deploy import DeployError, Release, commands, execute
+from harness.deploy import DeployError, Release, commands, execute, rollout_status
 from harness.kube import Kube, wait_for
 from harness.kubeapi import ApiError, KubeAPI
 from harness.plan import Plan, plan_for
 from harness.render import render
 from harness.rollout_recorder import Measurement, Recorder
+from harness.templates import render_template
 from harness.tools import ROOT, tool_path
 
 OLD_TAG, NEW_TAG = "1.0.0", "1.5.0"
@@ -50,7 +50,6 @@ WRITEUP_POOL = "dummy-flask-app-ipool"
 # How long a rollout that should stall is watched before it is declared stalled.
 STALL_WINDOW_S = 25.0
 ROLLOUT_TIMEOUT = "180s"
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass
@@ -145,17 +144,30 @@ class Rehearsal:
         return self.kube.env()
 
 
-def _chart_release(namespace: str, values: Mapping[str, str]) -> Release:
-    return Release(
+def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> Release:
+    """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
+    target = Release(
         release=RELEASE,
         namespace=namespace,
         timeout=ROLLOUT_TIMEOUT,
-        set={"replicaCount": str(REPLICAS), "image.tag": OLD_TAG, **values},
+        set={
+            "replicaCount": str(REPLICAS),
+            "image.tag": OLD_TAG,
+            "ipool.enabled": "true",
+            "ipool.name": namespace,
+            **(values or {}),
+        },
     )
+    _deploy(r, target)
+    return target
 
 
-def _upgrade_target(target: Release) -> Release:
-    return replace(target, set={**(target.set or {}), "image.tag": NEW_TAG})
+def _deploy(r: Rehearsal, target: Release) -> None:
+    execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
+
+
+def _upgraded(target: Release, **values: str) -> Release:
+    return replace(target, set={**(target.set or {}), "image.tag": NEW_TAG, **values})
 
 
 def _planned(target: Release) -> Plan:
@@ -196,18 +208,7 @@ def writeup_deployment(r: Rehearsal) -> Outcome:
 
         apply(OLD_TAG)
         execute(
-            [
-                [
-                    kubectl,
-                    "-n",
-                    ns,
-                    "rollout",
-                    "status",
-                    "deployment/dummy-flask-app",
-                    "--timeout",
-                    ROLLOUT_TIMEOUT,
-                ]
-            ],
+            [rollout_status(kubectl, ns, "deployment/dummy-flask-app", ROLLOUT_TIMEOUT)],
             r.env(),
         )
 
@@ -216,16 +217,9 @@ def writeup_deployment(r: Rehearsal) -> Outcome:
             return _succeeds(
                 lambda: execute(
                     [
-                        [
-                            kubectl,
-                            "-n",
-                            ns,
-                            "rollout",
-                            "status",
-                            "deployment/dummy-flask-app",
-                            "--timeout",
-                            f"{STALL_WINDOW_S:g}s",
-                        ]
+                        rollout_status(
+                            kubectl, ns, "deployment/dummy-flask-app", f"{STALL_WINDOW_S:g}s"
+                        )
                     ],
                     r.env(),
                 )
@@ -248,29 +242,17 @@ def chart_rollout(
 ) -> Outcome:
     """2-4. The chart, upgraded 1.0.0 -> 1.5.0 with `values`, against a pool of `pool_size`."""
     with r.namespace(key) as ns, r.pool(ns, pool_size):
-        target = _chart_release(ns, {**values, "ipool.enabled": "true", "ipool.name": ns})
-        execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
-        upgrade = _upgrade_target(target)
-        measured = _recorded(
-            r,
-            ns,
-            CHART_SELECTOR,
-            lambda: _succeeds(
-                lambda: execute(commands(upgrade, tool_path("helm"), tool_path("kubectl")), r.env())
-            ),
-        )
+        upgrade = _upgraded(_install(r, ns, values))
+        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: _deploy(r, upgrade)))
     return Outcome(key, title, measured, plan=_planned(upgrade))
 
 
-def scripted_rollout(
-    r: Rehearsal, key: str, title: str, script: str, values: Mapping[str, str], note: str
-) -> Outcome:
+def scripted_rollout(r: Rehearsal, key: str, title: str, script: str, note: str) -> Outcome:
     """5-6. A scripts/ rollout from an installed 1.0.0 release to 1.5.0."""
     with r.namespace(key) as ns, r.pool(ns, REPLICAS):
-        target = _chart_release(ns, {**values, "ipool.enabled": "true", "ipool.name": ns})
-        execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
+        upgrade = _upgraded(_install(r, ns))
         args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
-        for k, v in {**(target.set or {}), "image.tag": NEW_TAG}.items():
+        for k, v in (upgrade.set or {}).items():
             args += ["--set", f"{k}={v}"]
         measured = _recorded(
             r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: execute([args], r.env()))
@@ -281,22 +263,8 @@ def scripted_rollout(
 def plain_kind_switch(r: Rehearsal) -> Outcome:
     """6b. Deployment -> StatefulSet with one plain `helm upgrade`."""
     with r.namespace("switch") as ns, r.pool(ns, REPLICAS):
-        target = _chart_release(ns, {"ipool.enabled": "true", "ipool.name": ns})
-        execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
-        switched = replace(
-            _upgrade_target(target),
-            set={**(_upgrade_target(target).set or {}), "workload.kind": "StatefulSet"},
-        )
-        measured = _recorded(
-            r,
-            ns,
-            CHART_SELECTOR,
-            lambda: _succeeds(
-                lambda: execute(
-                    commands(switched, tool_path("helm"), tool_path("kubectl")), r.env()
-                )
-            ),
-        )
+        switched = _upgraded(_install(r, ns), **{"workload.kind": "StatefulSet"})
+        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: _deploy(r, switched)))
     return Outcome(
         "switch-helm",
         "Deployment to StatefulSet, plain helm upgrade",
@@ -311,14 +279,12 @@ def emulator_restart_mid_rollout(r: Rehearsal) -> Outcome:
     Not a way to roll out: a check that the emulator's state really lives in the cluster.
     """
     with r.namespace("restart") as ns, r.pool(ns, REPLICAS):
-        target = _chart_release(ns, {"ipool.enabled": "true", "ipool.name": ns})
-        execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
-        upgrade = commands(_upgrade_target(target), tool_path("helm"), tool_path("kubectl"))
+        upgrade = _upgraded(_install(r, ns))
         result: list[bool] = []
 
         def roll_out() -> bool:
             worker = threading.Thread(
-                target=lambda: result.append(_succeeds(lambda: execute(upgrade, r.env())))
+                target=lambda: result.append(_succeeds(lambda: _deploy(r, upgrade)))
             )
             worker.start()
             wait_for(
@@ -364,7 +330,6 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
         "two-phase",
         "Two phases: without the annotation, then with it",
         "rollout-two-phase",
-        {},
         "scripts/rollout-two-phase",
     ),
     "migrate-script": lambda r: scripted_rollout(
@@ -372,7 +337,6 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
         "migrate-script",
         "Deployment to StatefulSet, scripts/migrate-to-statefulset",
         "migrate-to-statefulset",
-        {},
         "stop the Deployment, wait for its IPs, then switch",
     ),
     "switch-helm": plain_kind_switch,
@@ -380,21 +344,16 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
 
 
 def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+    path.write_text(
+        render_template(
+            "ipool.md.j2",
+            outcomes=outcomes,
+            date=dt.date.today().isoformat(),
+            machine=f"{os.cpu_count()} cores, {platform.machine()}",
+            termination_delay=termination_delay,
+            replicas=REPLICAS,
+        )
     )
-    text = env.get_template("ipool.md.j2").render(
-        outcomes=outcomes,
-        date=dt.date.today().isoformat(),
-        machine=f"{os.cpu_count()} cores, {platform.machine()}",
-        termination_delay=termination_delay,
-        replicas=REPLICAS,
-    )
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from harness.render import (
     DEFAULT_NAMESPACE,
     DEFAULT_RELEASE,
@@ -30,10 +28,10 @@ from harness.render import (
     parse_set_args,
     render,
 )
+from harness.templates import render_template
 
 POOL_NAME = "dummy-flask-app/ipool-name"
 POOL_SIZE = "dummy-flask-app/ipool-size"
-TEMPLATES = Path(__file__).parent / "templates"
 # Kubernetes' defaults for a RollingUpdate Deployment that names no limits.
 DEFAULT_SURGE = DEFAULT_UNAVAILABLE = "25%"
 
@@ -164,14 +162,7 @@ def _chart_message(stderr: str) -> str:
 
 
 def report(found: Sequence[Plan], configured: str | None, fmt: str = "text") -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    return env.get_template(f"rollout_plan.{fmt}.j2").render(plans=found, configured=configured)
+    return render_template(f"rollout_plan.{fmt}.j2", plans=found, configured=configured)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

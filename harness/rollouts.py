@@ -24,12 +24,18 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from pathlib import Path
 
-from harness.deploy import DeployError, Release, commands, execute
+from harness.deploy import (
+    DeployError,
+    Release,
+    add_release_arguments,
+    commands,
+    execute,
+    release_from,
+)
 from harness.kube import wait_for
 from harness.proc import CommandError, run
-from harness.render import DEFAULT_NAMESPACE, DEFAULT_RELEASE, parse_set_args, render
+from harness.render import render
 from harness.tools import ToolError, tool_path
 
 
@@ -84,21 +90,9 @@ def _seconds(duration: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("how", choices=["two-phase", "migrate"])
-    parser.add_argument("--release", default=DEFAULT_RELEASE)
-    parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
-    parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
-    parser.add_argument(
-        "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
-    )
-    parser.add_argument("--timeout", default="10m", help="helm/kubectl duration (default 10m)")
+    add_release_arguments(parser)
     args = parser.parse_args(argv)
-    target = Release(
-        args.release,
-        args.namespace,
-        tuple(args.values),
-        parse_set_args(args.set_values),
-        args.timeout,
-    )
+    target = release_from(args)
     how = two_phase if args.how == "two-phase" else migrate_to_statefulset
     try:
         how(target)
