@@ -47,7 +47,7 @@ KWOK_VERSION = "v0.8.0"
 
 PROGRESS_EVERY_S = 30.0
 # Measured on the project's 2-core machines, for the whole control plane.
-COLD_BUILD_NOTE = "a cold build takes ~15 min on 2 cores, with warm Go caches ~2 min"
+COLD_BUILD_NOTE = "a cold build takes ~14 min on 2 cores, with warm Go caches under 2 min"
 
 _KWOK_VERSION_PATTERN = r"version (v\S+)"
 
