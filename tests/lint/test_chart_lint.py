@@ -5,6 +5,7 @@ Every command runs through harness.proc.run, so a failure shows the command, std
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -89,9 +90,15 @@ def _edit_chart_yaml(chart: Path, edit: Callable[[dict], object]) -> None:
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        (_drop_version, "chart.metadata.version is required"),
+        # ct streams helm's own message from a goroutine and sometimes exits before it is
+        # copied; its own summary names the empty version either way.
+        (
+            _drop_version,
+            r"chart\.metadata\.version is required"
+            r'|failed building dependencies for chart "dummy-flask-app => \(version: \\"\\"',
+        ),
         (_unknown_field, "owner: Unexpected element"),
-        (_nameless_maintainer, "maintainers.0.name: Required field missing"),
+        (_nameless_maintainer, r"maintainers\.0\.name: Required field missing"),
         (_yes_as_boolean, "truthy value should be one of"),
         (_undefined_template_function, "noSuchFunction"),
     ],
@@ -115,4 +122,4 @@ def test_ct_lint_fails_on_a_broken_chart(
 
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    assert expected in output, output
+    assert re.search(expected, output), output
