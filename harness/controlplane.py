@@ -18,7 +18,6 @@ Builds use the default Go caches, so a second clone on the same machine builds w
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -39,6 +38,8 @@ from harness.tools import (
     ToolError,
     build_env,
     install,
+    installer_main,
+    version_table,
 )
 
 KUBE_VERSION = "v1.37.2"
@@ -324,28 +325,20 @@ def installed_version(name: str) -> str | None:
 
 
 def version_lines() -> list[str]:
-    rows = [(name, version, installed_version(name)) for name, version in pinned().items()]
-    width = max(len(name) for name, _, _ in rows)
-    return [
-        f"{name:{width}}  {version}"
-        + ("" if found == version else f"  (installed: {found or 'missing'})")
-        for name, version, found in rows
-    ]
+    return version_table(
+        [(name, version, installed_version(name)) for name, version in pinned().items()]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.controlplane", description=__doc__)
-    parser.add_argument("command", choices=["install", "versions"])
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "install":
-            install_all()
-        else:
-            print("\n".join(version_lines()))
-    except ToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return installer_main(
+        argv,
+        module="harness.controlplane",
+        description=__doc__,
+        install=install_all,
+        versions=version_lines,
+        errors=(ToolError,),
+    )
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ recorded here and `versions` shows any drift.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
 from harness.proc import CommandError, run
+from harness.tools import installer_main, version_table
 
 # Package -> the version the image tests and the benchmark were measured with.
 PACKAGES: Mapping[str, str] = {
@@ -79,28 +79,18 @@ def install(packages: Sequence[str] = tuple(PACKAGES)) -> None:
 
 def version_lines(packages: Sequence[str] = tuple(PACKAGES)) -> list[str]:
     """One line per package: the tested version, and what is installed when it differs."""
-    width = max(len(package) for package in packages)
-    lines = []
-    for package in packages:
-        tested, found = PACKAGES[package], installed_version(package)
-        drift = "" if found == tested else f"  (installed: {found or 'missing'})"
-        lines.append(f"{package:{width}}  {tested}{drift}")
-    return lines
+    return version_table([(p, PACKAGES[p], installed_version(p)) for p in packages])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.system", description=__doc__)
-    parser.add_argument("command", choices=["install", "versions"])
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "install":
-            install()
-        else:
-            print("\n".join(version_lines()))
-    except PackageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return installer_main(
+        argv,
+        module="harness.system",
+        description=__doc__,
+        install=install,
+        versions=version_lines,
+        errors=(PackageError,),
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -270,27 +270,52 @@ def version_lines() -> list[str]:
             rows.append((name, pinned, metadata.version(name)))
         except metadata.PackageNotFoundError:
             rows.append((name, pinned, None))
+    return version_table(rows)
+
+
+def version_table(rows: Sequence[tuple[str, str, str | None]]) -> list[str]:
+    """`name  pinned` per row, plus what is installed where that differs (or is missing)."""
     width = max(len(name) for name, _, _ in rows)
-    lines = []
-    for name, pinned, found in rows:
-        drift = "" if found == pinned else f"  (installed: {found or 'missing'})"
-        lines.append(f"{name:{width}}  {pinned}{drift}")
-    return lines
+    return [
+        f"{name:{width}}  {pinned}"
+        + ("" if found == pinned else f"  (installed: {found or 'missing'})")
+        for name, pinned, found in rows
+    ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.tools", description=__doc__)
+def installer_main(
+    argv: Sequence[str] | None,
+    *,
+    module: str,
+    description: str | None,
+    install: Callable[[], None],
+    versions: Callable[[], list[str]],
+    errors: tuple[type[Exception], ...],
+) -> int:
+    """`python -m <module> install|versions`, shared by the project's installers."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("command", choices=["install", "versions"])
     args = parser.parse_args(argv)
     try:
         if args.command == "install":
-            install_all()
+            install()
         else:
-            print("\n".join(version_lines()))
-    except ToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+            print("\n".join(versions()))
+    except errors as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return installer_main(
+        argv,
+        module="harness.tools",
+        description=__doc__,
+        install=install_all,
+        versions=version_lines,
+        errors=(ToolError,),
+    )
 
 
 if __name__ == "__main__":
