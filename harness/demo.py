@@ -152,7 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if kube is not None and not os.environ.get("KUBECONFIG"):
-        print("\nThe local cluster keeps running: `python -m harness.cluster down` stops it.")
+        print(
+            "\nThe local cluster keeps running: "
+            "`.tools/venv/bin/python -m harness.cluster down` stops it."
+        )
     return 0
 
 
