@@ -1,4 +1,4 @@
-# Thin entry points; the logic lives in harness/ (see harness/tools.py for the pinned tools).
+# Thin entry points; the logic lives in harness/ (see harness/toolchain/gotools.py for the pinned tools).
 TOOLS    := .tools
 VENV     := $(TOOLS)/venv
 PYTHON   := $(VENV)/bin/python
@@ -12,9 +12,9 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 setup: $(VENV_OK) ## install every pinned tool into .tools/ (venv, helm, helm3, ct, control plane)
-	$(PYTHON) -m harness.system install
-	$(PYTHON) -m harness.tools install
-	$(PYTHON) -m harness.controlplane install
+	$(PYTHON) -m harness.toolchain.debian install
+	$(PYTHON) -m harness.toolchain.gotools install
+	$(PYTHON) -m harness.toolchain.controlplane install
 
 # Re-run pip whenever a requirement file changes.
 $(VENV_OK): $(REQS)
@@ -23,7 +23,7 @@ $(VENV_OK): $(REQS)
 	touch $@
 
 demo: setup ## install 1.0.0, upgrade to 1.5.0, both kinds (KUBECONFIG, else the local cluster)
-	$(PYTHON) -m harness.demo
+	$(PYTHON) -m harness.ops.demo
 
 test: setup ## run all tests
 	$(PYTHON) -m pytest
@@ -32,13 +32,13 @@ lint: setup ## lint the Python code with ruff
 	$(VENV)/bin/ruff check .
 
 docs: setup ## regenerate the chart README's values table from values.yaml
-	$(PYTHON) -m harness.values_doc
+	$(PYTHON) -m harness.chart.values_doc
 
 ipool-docs: setup ## rehearse every ipool rollout on the cluster; writes docs/ipool.md
-	$(PYTHON) -m harness.ipool_scenarios --write docs/ipool.md
+	$(PYTHON) -m harness.ipool.scenarios --write docs/ipool.md
 
 bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
-	$(PYTHON) -m harness.bench
+	$(PYTHON) -m harness.container.bench
 
 # The image tests' engine mounts its layers under .tools: stop it first, or rm cannot remove them.
 clean: ## remove .tools/ (venv, built tools, scratch)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import render as rendering
-from harness.tools import tool_path
+from harness.chart import render as rendering
+from harness.core.tools import tool_path
 
 # The chart must behave the same on the pinned Helm 4 and on the last Helm 3 release.
 HELMS = {"helm4": "helm", "helm3": "helm3"}
@@ -23,7 +23,7 @@ def helm(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def render(helm: Path) -> Callable[..., rendering.Manifests]:
-    """`harness.render.render`, bound to the helm under test."""
+    """`harness.chart.render.render`, bound to the helm under test."""
     return partial(rendering.render, helm=helm)
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.chart_history import ChartHistory
-from harness.proc import run
+from harness.core.proc import run
+from tests.support.chart_history import ChartHistory
 
 CHART = "charts/app"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import system
-from harness.baseimage import BaseImageError, debian_mirror
-from harness.container import cpu_cores, memory_bytes, pod_settings, run_args
-from harness.load import LoadError, SteadyLoad, parse_wrk, wrk
-from harness.render import render
+from harness.chart.render import render
+from harness.container.baseimage import BaseImageError, debian_mirror
+from harness.container.load import LoadError, SteadyLoad, parse_wrk, wrk
+from harness.container.pod import cpu_cores, memory_bytes, pod_settings, run_args
+from harness.toolchain import debian
 
 WRK_REPORT = """\
 Running 10s test @ http://127.0.0.1:32768/
@@ -142,9 +142,9 @@ def test_load_is_never_sent_beyond_loopback(url: str) -> None:
 
 
 def test_a_package_dpkg_does_not_know_has_no_installed_version() -> None:
-    assert system.installed_version("no-such-package-dfa") is None
+    assert debian.installed_version("no-such-package-dfa") is None
 
 
 def test_the_tested_debian_packages_are_listed_with_their_versions() -> None:
-    lines = system.version_lines()
-    assert [line.split()[0] for line in lines] == list(system.PACKAGES)
+    lines = debian.version_lines()
+    assert [line.split()[0] for line in lines] == list(debian.PACKAGES)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import controlplane
-from harness.controlplane import ETCD, KUBERNETES, staging_replaces, wrapper_gomod
+from harness.toolchain import controlplane
+from harness.toolchain.controlplane import ETCD, KUBERNETES, staging_replaces, wrapper_gomod
 
 KUBERNETES_GOMOD = """\
 module k8s.io/kubernetes

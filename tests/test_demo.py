@@ -5,7 +5,7 @@ The real thing (install 1.0.0, upgrade to 1.5.0 on a cluster) is tests/e2e/test_
 
 from __future__ import annotations
 
-from harness import demo
+from harness.ops import demo
 
 
 def test_demo_summarises_both_kinds_with_their_services(capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.kube import WaitTimeout, wait_for, wait_until_gone
+from harness.core.retry import WaitTimeout, wait_for, wait_until_gone
 
 
 def test_wait_for_returns_the_first_truthy_result():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import plan
-from harness.render import CI_VALUES_DIR
+from harness.chart import plan
+from harness.chart.render import CI_VALUES_DIR
 from tests.rollout_cases import FITS, STALLS, deployment
 
 

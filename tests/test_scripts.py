@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from harness import deploy, image
-from harness.render import CI_VALUES_DIR, RenderError
-from harness.tools import ROOT, tool_path
+from harness.chart.render import CI_VALUES_DIR, RenderError
+from harness.core.tools import ROOT, tool_path
+from harness.ops import deploy, image
 
 IMAGE = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
 

@@ -7,8 +7,8 @@ import runpy
 import pytest
 import yaml
 
-from harness.render import CHART_DIR
-from harness.tools import ROOT
+from harness.chart.render import CHART_DIR
+from harness.core.tools import ROOT
 
 GUNICORN_SETTINGS = {
     "workers": "workers",

@@ -105,8 +105,8 @@ def test_unknown_kind_on_the_command_line_lists_the_allowed_kinds(render_error):
 
 def test_chart_refuses_an_unknown_kind_even_without_schema_validation(helm, tmp_path):
     """Someone may install with --skip-schema-validation; the template still refuses."""
-    from harness.proc import CommandError, run
-    from harness.render import CHART_DIR
+    from harness.chart.render import CHART_DIR
+    from harness.core.proc import CommandError, run
 
     with pytest.raises(CommandError) as refused:
         run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from harness.render import CHART_DIR
+from harness.chart.render import CHART_DIR
 
 IMAGE_REPOSITORY = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
 

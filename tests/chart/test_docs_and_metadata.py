@@ -7,8 +7,8 @@ import re
 import pytest
 import yaml
 
-from harness import values_doc
-from harness.render import CHART_DIR
+from harness.chart import values_doc
+from harness.chart.render import CHART_DIR
 
 CHART = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
 SEMVER = re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from harness.render import ci_values_files
+from harness.chart.render import ci_values_files
 
 # The oldest Kubernetes still commonly run and the newest with bundled schemas.
 KUBE_VERSIONS = ["1.29.0", "1.37.0"]

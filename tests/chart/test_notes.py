@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.render import notes
+from harness.chart.render import notes
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.render import CI_VALUES_DIR
+from harness.chart.render import CI_VALUES_DIR
 
 IMAGE_1_5_0 = "registry-qcc.quantil.com/oe-tools/dummy-flask-app:1.5.0"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.render import ci_values_files
+from harness.chart.render import ci_values_files
 
 SELECTOR_KEYS = {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
 

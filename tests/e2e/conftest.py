@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster import LocalCluster
-from harness.kube import Kube, wait_for
-from harness.proc import CommandError
+from harness.cluster.local import LocalCluster
+from harness.core.proc import CommandError
+from harness.core.retry import wait_for
+from harness.kube.client import Kube
 from tests.e2e.release import ReleaseUnderTest
 
 NAMESPACE_READY_S = 60.0

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import deploy
-from harness.kube import Kube, Obj, names
-from harness.render import DEFAULT_RELEASE, helm_chart_args
-from harness.tools import tool_path
+from harness.chart.render import DEFAULT_RELEASE, helm_chart_args
+from harness.core.objects import Obj, names
+from harness.core.tools import tool_path
+from harness.kube.client import Kube
+from harness.ops import deploy
 
 IMAGE = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
 TIMEOUT = "3m"
@@ -33,7 +34,7 @@ class ReleaseUnderTest:
         return f"app.kubernetes.io/name=dummy-flask-app,app.kubernetes.io/instance={self.name}"
 
     def deploy(self, values: Mapping[str, object]) -> None:
-        """`helm upgrade --install --wait`, then `kubectl rollout status`, via harness.deploy."""
+        """`helm upgrade --install --wait`, then `kubectl rollout status` (harness.ops.deploy)."""
         target = deploy.Release(
             self.name, self.namespace, set={k: str(v) for k, v in values.items()}, timeout=TIMEOUT
         )

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import demo
-from harness.kube import Kube
+from harness.kube.client import Kube
+from harness.ops import demo
 from tests.e2e.release import IMAGE
 
 pytestmark = pytest.mark.e2e

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import deploy
-from harness.render import helm_chart_args
+from harness.chart.render import helm_chart_args
+from harness.ops import deploy
 from tests.e2e.release import ReleaseUnderTest
 
 pytestmark = pytest.mark.e2e

@@ -1,6 +1,6 @@
 """Every documented way through an ipool rollout, on the cluster, with the ipool emulator.
 
-Each test upgrades 1.0.0 -> 1.5.0 with three replicas (harness.ipool_scenarios) and checks
+Each test upgrades 1.0.0 -> 1.5.0 with three replicas (harness.ipool.scenarios) and checks
 what the recorder measured; where the chart's rollout plan predicts the numbers, they must
 match what happened.
 """
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import ipool_emulator as emulator
-from harness import ipool_scenarios as scenarios
-from harness.kube import Kube, wait_for
+from harness.core.retry import wait_for
+from harness.ipool import emulator, scenarios
+from harness.kube.client import Kube
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.kube import names, wait_for, wait_until_gone
+from harness.core.objects import names
+from harness.core.retry import wait_for, wait_until_gone
 from tests.e2e.release import ReleaseUnderTest, owner_kinds
 
 pytestmark = pytest.mark.e2e

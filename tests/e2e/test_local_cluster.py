@@ -13,10 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import controlplane
-from harness.cluster import LocalCluster, listeners
-from harness.kube import Kube, wait_until_gone
-from harness.tools import TOOLS_DIR
+from harness.cluster.local import LocalCluster, listeners
+from harness.core.retry import wait_until_gone
+from harness.core.tools import TOOLS_DIR
+from harness.kube.client import Kube
+from harness.toolchain import controlplane
 
 pytestmark = pytest.mark.e2e
 

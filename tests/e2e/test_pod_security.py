@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from harness.kube import Kube
-from harness.proc import CommandError
-from harness.render import WORKLOAD_KINDS, render
+from harness.chart.render import WORKLOAD_KINDS, render
+from harness.core.proc import CommandError
+from harness.kube.client import Kube
 from tests.e2e.conftest import NamespaceFactory
 from tests.e2e.release import ReleaseUnderTest
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from harness.render import WORKLOAD_KINDS
+from harness.chart.render import WORKLOAD_KINDS
 from tests.e2e.release import IMAGE, ReleaseUnderTest, describe_pods
 
 pytestmark = pytest.mark.e2e

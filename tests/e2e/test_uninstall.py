@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.kube import wait_until_gone
+from harness.core.retry import wait_until_gone
 from tests.e2e.release import ReleaseUnderTest
 
 pytestmark = pytest.mark.e2e

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.chart_history import ChartHistory
-from harness.render import WORKLOAD_KINDS
+from harness.chart.render import WORKLOAD_KINDS
 from tests.e2e.release import ReleaseUnderTest
+from tests.support.chart_history import ChartHistory
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pytest
 
-from harness.baseimage import ensure_base_image
-from harness.container import (
+from harness.container.baseimage import ensure_base_image
+from harness.container.engine import Engine
+from harness.container.pod import (
     Container,
     PodSettings,
     build_app_image,
@@ -21,7 +22,6 @@ from harness.container import (
     run_args,
     start_container,
 )
-from harness.engine import Engine
 
 StartApp = Callable[..., Container]
 

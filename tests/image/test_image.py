@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from harness.engine import Engine
-from harness.image import REPOSITORY, app_version
+from harness.container.engine import Engine
+from harness.ops.image import REPOSITORY, app_version
 
 pytestmark = pytest.mark.image
 

@@ -1,6 +1,6 @@
 """The chart passes the real linters: ct, `helm lint --strict` on Helm 4 and Helm 3, yamllint.
 
-Every command runs through harness.proc.run, so a failure shows the command, stdout and stderr.
+Every command runs through harness.core.proc.run, so a failure shows the command, stdout and stderr.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.proc import run
-from harness.render import CHART_DIR, ci_values_files
-from harness.tools import CT, HELM, HELM3, ROOT, tool_env, tool_path
+from harness.chart.render import CHART_DIR, ci_values_files
+from harness.core.proc import run
+from harness.core.tools import ROOT, tool_env, tool_path
+from harness.toolchain.gotools import CT, HELM, HELM3
 
 pytestmark = pytest.mark.lint
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.proc import run
+from harness.core.proc import run
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"

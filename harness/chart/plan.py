@@ -1,0 +1,198 @@
+"""The rollout plan: what an upgrade of each workload kind will do to the pods and the IP pool.
+
+    python -m harness.chart.plan [-f FILE ...] [--set KEY=VALUE ...] [--format text|md]
+
+Takes the same values as helm, renders the chart once per kind and works out, from the
+rendered workload alone, how many pods and IPs a rolling update needs at its peak, how many
+pods stay Ready, and whether the pool (recorded by the chart in the workload's
+`dummy-flask-app/ipool-size` annotation) is big enough. The arithmetic is the controllers':
+a Deployment rounds maxSurge up and maxUnavailable down, and when both come to zero it lets
+one pod be unavailable; a StatefulSet deletes a pod before creating its replacement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.chart.render import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_RELEASE,
+    WORKLOAD_KINDS,
+    RenderError,
+    parse_set_args,
+    render,
+)
+from harness.core.objects import Obj
+from harness.core.templates import render_template
+
+TEMPLATES = Path(__file__).parent / "templates"
+POOL_NAME = "dummy-flask-app/ipool-name"
+POOL_SIZE = "dummy-flask-app/ipool-size"
+# Kubernetes' defaults for a RollingUpdate Deployment that names no limits.
+DEFAULT_SURGE = DEFAULT_UNAVAILABLE = "25%"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One workload's rollout, or the chart's refusal to render it."""
+
+    kind: str
+    strategy: str = ""
+    replicas: int = 0
+    peak_pods: int = 0
+    min_ready: int = 0
+    pool: str | None = None
+    pool_size: int | None = None
+    refused: str | None = None
+
+    @property
+    def peak_ips(self) -> int | None:
+        """IPs the pool must hold at once: one per pod that is not being deleted."""
+        return self.peak_pods if self.pool else None
+
+    @property
+    def fits(self) -> bool | None:
+        if self.pool_size is None or self.peak_ips is None:
+            return None
+        return self.peak_ips <= self.pool_size
+
+
+def pod_count(value: int | str, replicas: int, *, round_up: bool) -> int:
+    """An int-or-percent rollout limit as pods, rounded as the Deployment controller does."""
+    text = str(value)
+    if not text.endswith("%"):
+        return int(text)
+    exact = int(text[:-1]) * replicas / 100
+    return math.ceil(exact) if round_up else math.floor(exact)
+
+
+def plan_for(workload: Obj) -> Plan:
+    """The rollout of a rendered Deployment or StatefulSet."""
+    spec = workload["spec"]
+    replicas = int(spec.get("replicas", 1))
+    annotations = workload["metadata"].get("annotations", {})
+    pool = annotations.get(POOL_NAME)
+    size = int(annotations[POOL_SIZE]) if POOL_SIZE in annotations else None
+    common = {"kind": workload["kind"], "replicas": replicas, "pool": pool, "pool_size": size}
+    if workload["kind"] == "StatefulSet":
+        return Plan(**common, **_statefulset(spec, replicas))
+    return Plan(**common, **_deployment(spec, replicas))
+
+
+def _deployment(spec: Obj, replicas: int) -> dict:
+    strategy = spec.get("strategy", {})
+    if strategy.get("type") == "Recreate":
+        return {"strategy": "Recreate", "peak_pods": replicas, "min_ready": 0}
+    rolling = strategy.get("rollingUpdate", {})
+    surge_value = rolling.get("maxSurge", DEFAULT_SURGE)
+    unavailable_value = rolling.get("maxUnavailable", DEFAULT_UNAVAILABLE)
+    surge = pod_count(surge_value, replicas, round_up=True)
+    unavailable = pod_count(unavailable_value, replicas, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    described = (
+        f"RollingUpdate maxSurge {_limit(surge_value, surge)}, "
+        f"maxUnavailable {_limit(unavailable_value, unavailable)}"
+    )
+    if replicas == 0:
+        return {"strategy": described, "peak_pods": 0, "min_ready": 0}
+    return {
+        "strategy": described,
+        "peak_pods": replicas + surge,
+        "min_ready": max(replicas - unavailable, 0),
+    }
+
+
+def _limit(value: int | str, pods: int) -> str:
+    return str(value) if str(value) == str(pods) else f"{value} (= {pods} pods)"
+
+
+def _statefulset(spec: Obj, replicas: int) -> dict:
+    update = spec.get("updateStrategy", {})
+    policy = spec.get("podManagementPolicy", "OrderedReady")
+    if update.get("type") == "OnDelete":
+        return {
+            "strategy": f"OnDelete ({policy}): pods change only when deleted by hand",
+            "peak_pods": replicas,
+            "min_ready": replicas,
+        }
+    partition = int(update.get("rollingUpdate", {}).get("partition", 0))
+    described = f"RollingUpdate ({policy}), one pod at a time"
+    if partition:
+        described += f", ordinals >= {partition} only"
+    # Each pod is deleted, and its IP freed, before its replacement is created.
+    return {"strategy": described, "peak_pods": replicas, "min_ready": max(replicas - 1, 0)}
+
+
+def plans(
+    values_files: Sequence[Path] = (),
+    set: Mapping[str, str] | None = None,
+    *,
+    release: str = DEFAULT_RELEASE,
+    namespace: str = DEFAULT_NAMESPACE,
+    helm: Path | None = None,
+) -> list[Plan]:
+    """One plan per workload kind, for the given values."""
+    found = []
+    for kind in WORKLOAD_KINDS:
+        try:
+            manifests = render(
+                values_files=values_files,
+                set={**(set or {}), "workload.kind": kind},
+                release=release,
+                namespace=namespace,
+                helm=helm,
+            )
+        except RenderError as error:
+            found.append(Plan(kind=kind, refused=_chart_message(error.stderr)))
+            continue
+        found.append(plan_for(manifests.workload))
+    return found
+
+
+def _chart_message(stderr: str) -> str:
+    """The sentence a chart's `fail` or schema check gave, without helm's framing."""
+    lines = [line for line in stderr.splitlines() if line.strip() and "--debug" not in line]
+    text = " ".join(lines)
+    return text.split("): ", 1)[-1] if "execution error" in text else text
+
+
+def report(found: Sequence[Plan], configured: str | None, fmt: str = "text") -> str:
+    return render_template(TEMPLATES, f"rollout_plan.{fmt}.j2", plans=found, configured=configured)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
+    parser.add_argument(
+        "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
+    )
+    parser.add_argument("--release", default=DEFAULT_RELEASE)
+    parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
+    parser.add_argument("--format", choices=["text", "md"], default="text")
+    args = parser.parse_args(argv)
+    set_values = parse_set_args(args.set_values)
+    found = plans(args.values, set_values, release=args.release, namespace=args.namespace)
+    try:
+        configured = render(
+            values_files=args.values, set=set_values, release=args.release, namespace=args.namespace
+        ).workload["kind"]
+    except RenderError as error:
+        # Still print the plan: it shows which kind would work with these values.
+        print(report(found, None, args.format), end="")
+        print(
+            f"error: the chart refuses these values: {_chart_message(error.stderr)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(report(found, configured, args.format), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from harness.cluster.local import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from harness.container.pod import main
+
+sys.exit(main())

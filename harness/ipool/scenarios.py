@@ -1,0 +1,393 @@
+"""Every documented way through an ipool rollout, rehearsed on a cluster with the emulator.
+
+    python -m harness.ipool.scenarios [--write docs/ipool.md] [--termination-delay 3]
+
+Each scenario installs image 1.0.0 with three replicas in a fresh namespace whose pods the
+emulator serves (harness.ipool.emulator), then upgrades to 1.5.0 while a Recorder
+(harness.ipool.recorder) watches the pods. The cluster is the one in KUBECONFIG, else the
+project's local cluster, started when needed. With --write the measured table goes into a
+Markdown file, so the numbers in docs/ipool.md come from a run, never from a keyboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import yaml
+
+from harness.chart.plan import Plan, plan_for
+from harness.chart.render import render
+from harness.core.retry import wait_for
+from harness.core.templates import render_template
+from harness.core.tools import ROOT, tool_path
+from harness.ipool import emulator
+from harness.ipool.recorder import Measurement, Recorder
+from harness.kube.api import ApiError, KubeAPI
+from harness.kube.client import Kube
+from harness.ops.deploy import DeployError, Release, commands, execute, rollout_status
+
+OLD_TAG, NEW_TAG = "1.0.0", "1.5.0"
+REPLICAS = 3
+RELEASE = "dummy-flask-app"
+CHART_SELECTOR = {
+    "app.kubernetes.io/name": "dummy-flask-app",
+    "app.kubernetes.io/instance": RELEASE,
+}
+WRITEUP_MANIFEST = Path(__file__).parent / "manifests" / "writeup-deployment.yaml"
+WRITEUP_POOL = "dummy-flask-app-ipool"
+# How long a rollout that should stall is watched before it is declared stalled.
+STALL_WINDOW_S = 25.0
+ROLLOUT_TIMEOUT = "180s"
+
+
+@dataclass
+class Outcome:
+    """One scenario: what was done, what the recorder saw, and what the plan predicted."""
+
+    key: str
+    title: str
+    measurement: Measurement
+    plan: Plan | None = None
+    note: str = ""
+    events: tuple[str, ...] = ()  # the distinct FailedSchedulingIP messages seen
+
+
+class Rehearsal:
+    """A cluster with the emulator installed and running as a child process."""
+
+    def __init__(self, kube: Kube, termination_delay: float = emulator.DEFAULT_TERMINATION_DELAY):
+        self.kube = kube
+        self.api = KubeAPI(kube.kubeconfig)
+        self.termination_delay = termination_delay
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Rehearsal:
+        emulator.install(self.api)
+        self.start_emulator()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_emulator()
+        self.api.close()
+
+    def start_emulator(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "harness.ipool.emulator",
+            "--kubeconfig",
+            str(self.kube.kubeconfig),
+            "run",
+            "--termination-delay",
+            str(self.termination_delay),
+        ]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self._process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, text=True)
+
+    def stop_emulator(self, sig: int = signal.SIGTERM) -> None:
+        if self._process is not None:
+            self._process.send_signal(sig)
+            self._process.wait(timeout=30)
+            self._process = None
+
+    def kill_emulator(self) -> None:
+        """As a crash would: no chance to finish what it was doing."""
+        self.stop_emulator(signal.SIGKILL)
+
+    @contextlib.contextmanager
+    def namespace(self, stem: str) -> Iterator[str]:
+        """A fresh emulated namespace, deleted (with its pods, so their IPs) afterwards."""
+        name = f"ipool-{stem}-{secrets.token_hex(3)}"
+        emulator.emulate_namespace(self.api, name)
+        try:
+            yield name
+        finally:
+            self.kube.kubectl("delete", "namespace", name, "--wait=false")
+            wait_for(
+                lambda: not self._exists(f"/api/v1/namespaces/{name}"),
+                f"namespace {name} to be deleted",
+                timeout=120,
+            )
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.api.get(path)
+        except ApiError as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    @contextlib.contextmanager
+    def pool(self, name: str, size: int) -> Iterator[list[str]]:
+        ips = [f"203.0.113.{10 + i}" for i in range(size)]  # TEST-NET-3: never routable
+        emulator.set_pool(self.api, name, ips)
+        try:
+            yield ips
+        finally:
+            with contextlib.suppress(ApiError):
+                self.api.request("DELETE", f"{emulator.POOLS_PATH}/{name}")
+
+    def env(self) -> dict[str, str]:
+        return self.kube.env()
+
+
+def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> Release:
+    """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
+    target = Release(
+        release=RELEASE,
+        namespace=namespace,
+        timeout=ROLLOUT_TIMEOUT,
+        set={
+            "replicaCount": str(REPLICAS),
+            "image.tag": OLD_TAG,
+            "ipool.enabled": "true",
+            "ipool.name": namespace,
+            **(values or {}),
+        },
+    )
+    _deploy(r, target)
+    return target
+
+
+def _deploy(r: Rehearsal, target: Release) -> None:
+    execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
+
+
+def _upgraded(target: Release, **values: str) -> Release:
+    return replace(target, set={**(target.set or {}), "image.tag": NEW_TAG, **values})
+
+
+def _planned(target: Release) -> Plan:
+    return plan_for(
+        render(set=target.set, release=target.release, namespace=target.namespace).workload
+    )
+
+
+def _recorded(
+    r: Rehearsal, namespace: str, selector: Mapping[str, str], action: Callable[[], bool]
+) -> Measurement:
+    """Run `action` (True when the rollout finished) while the recorder watches."""
+    with Recorder(r.api, namespace, selector) as recorder:
+        recorder.measurement.completed = action()
+    return recorder.measurement
+
+
+def _succeeds(run: Callable[[], object]) -> bool:
+    try:
+        run()
+    except DeployError as error:
+        print(f"rollout did not finish: {error}", flush=True)
+        return False
+    return True
+
+
+def writeup_deployment(r: Rehearsal) -> Outcome:
+    """1. The write-up's own Deployment, applied with kubectl: the stall, reproduced."""
+    manifest = yaml.safe_load(WRITEUP_MANIFEST.read_text())
+    kubectl = str(tool_path("kubectl"))
+    with r.namespace("writeup") as ns, r.pool(WRITEUP_POOL, REPLICAS):
+        manifest["metadata"]["namespace"] = ns
+
+        def apply(tag: str) -> None:
+            container = manifest["spec"]["template"]["spec"]["containers"][0]
+            container["image"] = container["image"].rsplit(":", 1)[0] + f":{tag}"
+            r.kube.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
+
+        apply(OLD_TAG)
+        execute(
+            [rollout_status(kubectl, ns, "deployment/dummy-flask-app", ROLLOUT_TIMEOUT)],
+            r.env(),
+        )
+
+        def upgrade() -> bool:
+            apply(NEW_TAG)
+            return _succeeds(
+                lambda: execute(
+                    [
+                        rollout_status(
+                            kubectl, ns, "deployment/dummy-flask-app", f"{STALL_WINDOW_S:g}s"
+                        )
+                    ],
+                    r.env(),
+                )
+            )
+
+        measured = _recorded(r, ns, {"app": "dummy-flask-app"}, upgrade)
+        events = r.kube.objects("events", ns)
+    texts = sorted({e["message"] for e in events if e.get("reason") == emulator.REASON})
+    return Outcome(
+        "writeup",
+        "Hand-written Deployment from the write-up (kubectl apply)",
+        measured,
+        note=f"watched for {STALL_WINDOW_S:g} s",
+        events=tuple(texts),
+    )
+
+
+def chart_rollout(
+    r: Rehearsal, key: str, title: str, values: Mapping[str, str], pool_size: int
+) -> Outcome:
+    """2-4. The chart, upgraded 1.0.0 -> 1.5.0 with `values`, against a pool of `pool_size`."""
+    with r.namespace(key) as ns, r.pool(ns, pool_size):
+        upgrade = _upgraded(_install(r, ns, values))
+        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: _deploy(r, upgrade)))
+    return Outcome(key, title, measured, plan=_planned(upgrade))
+
+
+def scripted_rollout(r: Rehearsal, key: str, title: str, script: str, note: str) -> Outcome:
+    """5-6. A scripts/ rollout from an installed 1.0.0 release to 1.5.0."""
+    with r.namespace(key) as ns, r.pool(ns, REPLICAS):
+        upgrade = _upgraded(_install(r, ns))
+        args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
+        for k, v in (upgrade.set or {}).items():
+            args += ["--set", f"{k}={v}"]
+        measured = _recorded(
+            r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: execute([args], r.env()))
+        )
+    return Outcome(key, title, measured, note=note)
+
+
+def plain_kind_switch(r: Rehearsal) -> Outcome:
+    """6b. Deployment -> StatefulSet with one plain `helm upgrade`."""
+    with r.namespace("switch") as ns, r.pool(ns, REPLICAS):
+        switched = _upgraded(_install(r, ns), **{"workload.kind": "StatefulSet"})
+        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: _deploy(r, switched)))
+    return Outcome(
+        "switch-helm",
+        "Deployment to StatefulSet, plain helm upgrade",
+        measured,
+        note="Helm creates the StatefulSet, then deletes the Deployment",
+    )
+
+
+def emulator_restart_mid_rollout(r: Rehearsal) -> Outcome:
+    """The guarded Deployment rollout, with the emulator killed and restarted while pods wait.
+
+    Not a way to roll out: a check that the emulator's state really lives in the cluster.
+    """
+    with r.namespace("restart") as ns, r.pool(ns, REPLICAS):
+        upgrade = _upgraded(_install(r, ns))
+        result: list[bool] = []
+
+        def roll_out() -> bool:
+            worker = threading.Thread(
+                target=lambda: result.append(_succeeds(lambda: _deploy(r, upgrade)))
+            )
+            worker.start()
+            wait_for(
+                lambda: emulator.gated(r.api.items(f"/api/v1/namespaces/{ns}/pods")),
+                "a new pod waiting for an IP",
+                timeout=60,
+                interval=0.05,
+            )
+            r.kill_emulator()
+            r.start_emulator()
+            worker.join()
+            return result[0]
+
+        measured = _recorded(r, ns, CHART_SELECTOR, roll_out)
+    return Outcome("restart", "Emulator killed and restarted mid-rollout", measured)
+
+
+SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
+    "writeup": writeup_deployment,
+    "deployment-guarded": lambda r: chart_rollout(
+        r,
+        "deployment-guarded",
+        "Chart Deployment, pool of 3 (the guard's default strategy)",
+        {},
+        REPLICAS,
+    ),
+    "deployment-n-plus-1": lambda r: chart_rollout(
+        r,
+        "deployment-n-plus-1",
+        "Chart Deployment, maxSurge 1, pool of 4 (n+1)",
+        {
+            "strategy.rollingUpdate.maxSurge": "1",
+            "strategy.rollingUpdate.maxUnavailable": "0",
+            "ipool.size": str(REPLICAS + 1),
+        },
+        REPLICAS + 1,
+    ),
+    "statefulset": lambda r: chart_rollout(
+        r, "statefulset", "Chart StatefulSet, pool of 3", {"workload.kind": "StatefulSet"}, REPLICAS
+    ),
+    "two-phase": lambda r: scripted_rollout(
+        r,
+        "two-phase",
+        "Two phases: without the annotation, then with it",
+        "rollout-two-phase",
+        "scripts/rollout-two-phase",
+    ),
+    "migrate-script": lambda r: scripted_rollout(
+        r,
+        "migrate-script",
+        "Deployment to StatefulSet, scripts/migrate-to-statefulset",
+        "migrate-to-statefulset",
+        "stop the Deployment, wait for its IPs, then switch",
+    ),
+    "switch-helm": plain_kind_switch,
+}
+
+
+def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
+    path.write_text(
+        render_template(
+            Path(__file__).parent,
+            "ipool.md.j2",
+            outcomes=outcomes,
+            date=dt.date.today().isoformat(),
+            machine=f"{os.cpu_count()} cores, {platform.machine()}",
+            termination_delay=termination_delay,
+            replicas=REPLICAS,
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from harness.cluster.local import LocalCluster
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", type=Path, help="write the measured table to this file")
+    parser.add_argument(
+        "--termination-delay", type=float, default=emulator.DEFAULT_TERMINATION_DELAY
+    )
+    parser.add_argument("--only", choices=list(SCENARIOS), action="append")
+    args = parser.parse_args(argv)
+    given = os.environ.get("KUBECONFIG")
+    cluster = None if given else LocalCluster()
+    if cluster is not None:
+        cluster.up()
+    kube = Kube(Path(given) if given else cluster.kubeconfig)  # type: ignore[union-attr]
+    outcomes = []
+    with Rehearsal(kube, args.termination_delay) as rehearsal:
+        for key in args.only or SCENARIOS:
+            started = time.monotonic()
+            outcome = SCENARIOS[key](rehearsal)
+            outcomes.append(outcome)
+            print(
+                f"{key}: {outcome.measurement.as_row()} ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
+    if args.write:
+        write_doc(outcomes, args.write, args.termination_delay)
+        print(f"wrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

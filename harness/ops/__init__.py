@@ -1,0 +1,1 @@
+"""What operators run (scripts/*): deploy, the rollout ways, the image build, and the demo."""

@@ -1,0 +1,1 @@
+"""`make setup`'s installers: the pinned Go tools, the control plane, the Debian packages."""

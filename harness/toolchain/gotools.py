@@ -1,0 +1,284 @@
+"""The pinned Go tools (both Helms and ct) and their installer.
+
+They are built with ``go install`` into their own folder
+``.tools/go/<name>-<version>/`` (both Helms are called ``helm``) and linked from ``.tools/bin``.
+Python tools (yamllint, yamale, hadolint, ruff, ...) are pinned in ``requirements/dev.txt`` and
+installed into ``.tools/venv`` by ``make setup``.
+
+    python -m harness.toolchain.gotools install    # build or reuse every Go tool; idempotent
+    python -m harness.toolchain.gotools versions   # print what is installed
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from harness.core.proc import CommandError, run
+from harness.core.tools import BIN_DIR, ROOT, TOOLS_DIR, ToolError
+
+GO_DIR = TOOLS_DIR / "go"
+PYTHON_REQUIREMENTS = (ROOT / "requirements" / "dev.txt", ROOT / "app" / "requirements.txt")
+
+BUILD_TIMEOUT_S = 3600.0
+VERSION_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """A tool built from a Go module at a pinned version."""
+
+    name: str  # name of the link in .tools/bin
+    binary: str  # file name `go install` produces
+    module: str
+    package: str
+    version: str
+    ldflags: str  # "{version}" is replaced by version
+    version_args: tuple[str, ...]
+    version_pattern: str  # regex; group 1 is the version in the output of version_args
+
+    @property
+    def home(self) -> Path:
+        return GO_DIR / f"{self.name}-{self.version}"
+
+    @property
+    def link(self) -> Path:
+        return BIN_DIR / self.name
+
+    @property
+    def build_ldflags(self) -> str:
+        return self.ldflags.format(version=self.version)
+
+    def reported_version(self, executable: Path) -> str | None:
+        """The version ``executable`` reports, or None when it does not run."""
+        try:
+            out = run([executable, *self.version_args], timeout=VERSION_TIMEOUT_S).stdout
+        except (CommandError, OSError):
+            return None
+        match = re.search(self.version_pattern, out, re.MULTILINE)
+        return match.group(1) if match else None
+
+    def is_pinned(self, executable: Path) -> bool:
+        return self.reported_version(executable) == self.version
+
+
+_HELM_VERSION_ARGS = ("version", "--template", "{{.Version}}")
+_HELM_VERSION_PATTERN = r"^(v\S+)$"
+
+HELM = GoTool(
+    name="helm",
+    binary="helm",
+    module="helm.sh/helm/v4",
+    package="helm.sh/helm/v4/cmd/helm",
+    version="v4.3.1",
+    ldflags=(
+        "-s -w -X helm.sh/helm/v4/internal/version.version={version}"
+        " -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+    ),
+    version_args=_HELM_VERSION_ARGS,
+    version_pattern=_HELM_VERSION_PATTERN,
+)
+
+# The last Helm 3 release, to prove the chart also works there. The k8sVersion flags mirror
+# Helm's Makefile, which derives 1.37 from its client-go v0.37; without them Helm 3 assumes
+# Kubernetes 1.20 for Capabilities and deprecation checks.
+HELM3 = GoTool(
+    name="helm3",
+    binary="helm",
+    module="helm.sh/helm/v3",
+    package="helm.sh/helm/v3/cmd/helm",
+    version="v3.22.0",
+    ldflags=(
+        "-s -w -X helm.sh/helm/v3/internal/version.version={version}"
+        " -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+        " -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1"
+        " -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37"
+        " -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
+        " -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37"
+    ),
+    version_args=_HELM_VERSION_ARGS,
+    version_pattern=_HELM_VERSION_PATTERN,
+)
+
+CT = GoTool(
+    name="ct",
+    binary="ct",
+    module="github.com/helm/chart-testing/v3",
+    package="github.com/helm/chart-testing/v3/ct",
+    version="v3.14.0",
+    ldflags="-s -w -X github.com/helm/chart-testing/v3/ct/cmd.Version={version}",
+    version_args=("version",),
+    version_pattern=r"^Version:\s*(\S+)",
+)
+
+GO_TOOLS: tuple[GoTool, ...] = (HELM, HELM3, CT)
+
+
+def build_env(gobin: Path, go: str) -> dict[str, str]:
+    """The environment for `go install`: static, no VCS stamping, default (shared) Go caches.
+
+    `go install m@v` reads the module's version list to look for a deprecation notice, and the
+    module proxy reachable here refuses some lists (chart-testing's answers 403). The module
+    cache is itself a valid proxy whose list holds the version just downloaded, so it goes
+    first; whatever it lacks comes from the configured proxy.
+    """
+    modcache, proxy = run([go, "env", "GOMODCACHE", "GOPROXY"]).stdout.splitlines()
+    cache_proxy = (Path(modcache) / "cache" / "download").as_uri()
+    env = dict(os.environ)
+    env.update(
+        GOBIN=str(gobin),
+        CGO_ENABLED="0",
+        GOFLAGS="-buildvcs=false",
+        GOPROXY=f"{cache_proxy},{proxy}",
+    )
+    return env
+
+
+def _link(target: Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+
+
+def _find_on_path(tool: GoTool) -> Path | None:
+    """An executable outside .tools that already reports the pinned version."""
+    names = {tool.name, tool.binary}
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if not folder or Path(folder).resolve().is_relative_to(TOOLS_DIR.resolve()):
+            continue
+        for name in sorted(names):
+            found = shutil.which(name, path=folder)
+            if found and tool.is_pinned(Path(found)):
+                return Path(found)
+    return None
+
+
+def _build(tool: GoTool) -> None:
+    go = shutil.which("go")
+    if go is None:
+        raise ToolError(f"cannot build {tool.name} {tool.version}: `go` is not on PATH")
+    env = build_env(tool.home, go)
+    flags = ["-trimpath", "-ldflags", tool.build_ldflags]
+    steps = [
+        [go, "mod", "download", f"{tool.module}@{tool.version}"],
+        [go, "install", *flags, f"{tool.package}@{tool.version}"],
+    ]
+    print(f"building {tool.name} {tool.version} ...", end=" ", flush=True)
+    start = time.monotonic()
+    try:
+        for step in steps:
+            run(step, env=env, timeout=BUILD_TIMEOUT_S)
+    except CommandError as exc:
+        print("failed", flush=True)
+        raise ToolError(f"{exc}\n\nbuilding {tool.name} {tool.version} failed (see above)") from exc
+    print(f"done in {time.monotonic() - start:.0f} s", flush=True)
+
+
+def install(tool: GoTool) -> None:
+    """Make .tools/bin/<name> a working executable at the pinned version."""
+    built = tool.home / tool.binary
+    if tool.is_pinned(tool.link):
+        print(f"{tool.name} {tool.version}: already installed")
+        return
+    if not tool.is_pinned(built):
+        reuse = _find_on_path(tool)
+        if reuse is not None:
+            print(f"{tool.name} {tool.version}: reusing {reuse}")
+            _link(reuse, built)
+        else:
+            tool.home.mkdir(parents=True, exist_ok=True)
+            _build(tool)
+    if not tool.is_pinned(built):
+        raise ToolError(
+            f"{built} does not report version {tool.version}"
+            f" (it reports {tool.reported_version(built)})"
+        )
+    _link(Path(os.path.relpath(built, BIN_DIR)), tool.link)
+    print(f"{tool.name} {tool.version}: installed at {tool.link}")
+
+
+def install_all() -> None:
+    for tool in GO_TOOLS:
+        install(tool)
+
+
+def python_pins() -> dict[str, str]:
+    """Package name -> pinned version, from the requirement files the venv is built from."""
+    pins: dict[str, str] = {}
+    for path in PYTHON_REQUIREMENTS:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            match = re.match(r"^\s*([A-Za-z0-9._-]+)\s*==\s*([^\s;#]+)", line)
+            if match:
+                pins[match.group(1)] = match.group(2)
+    return pins
+
+
+def version_lines() -> list[str]:
+    """One line per tool: name, pinned version, and what is installed if it differs."""
+    rows = [(tool.name, tool.version, tool.reported_version(tool.link)) for tool in GO_TOOLS]
+    for name, pinned in python_pins().items():
+        try:
+            rows.append((name, pinned, metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            rows.append((name, pinned, None))
+    return version_table(rows)
+
+
+def version_table(rows: Sequence[tuple[str, str, str | None]]) -> list[str]:
+    """`name  pinned` per row, plus what is installed where that differs (or is missing)."""
+    width = max(len(name) for name, _, _ in rows)
+    return [
+        f"{name:{width}}  {pinned}"
+        + ("" if found == pinned else f"  (installed: {found or 'missing'})")
+        for name, pinned, found in rows
+    ]
+
+
+def installer_main(
+    argv: Sequence[str] | None,
+    *,
+    module: str,
+    description: str | None,
+    install: Callable[[], None],
+    versions: Callable[[], list[str]],
+    errors: tuple[type[Exception], ...],
+) -> int:
+    """`python -m <module> install|versions`, shared by the project's installers."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("command", choices=["install", "versions"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            install()
+        else:
+            print("\n".join(versions()))
+    except errors as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return installer_main(
+        argv,
+        module="harness.toolchain.gotools",
+        description=__doc__,
+        install=install_all,
+        versions=version_lines,
+        errors=(ToolError,),
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
