@@ -6,6 +6,7 @@ import pytest
 
 from harness.chart import plan
 from harness.chart.render import CI_VALUES_DIR
+from harness.ops import rollout_plan
 from tests.rollout_cases import FITS, STALLS, deployment
 
 
@@ -73,7 +74,7 @@ def test_plans_show_the_chart_refusal_and_the_kind_that_works(helm):
 
 
 def test_text_report_marks_the_configured_kind(capsys):
-    assert plan.main(["-f", str(CI_VALUES_DIR / "deployment-ipool-values.yaml")]) == 0
+    assert rollout_plan.main(["-f", str(CI_VALUES_DIR / "deployment-ipool-values.yaml")]) == 0
     out = capsys.readouterr().out
     assert "Deployment (as configured)" in out
     assert "peak IPs:       4 of 4 in pool dummy-flask-app-ipool" in out
@@ -81,7 +82,7 @@ def test_text_report_marks_the_configured_kind(capsys):
 
 
 def test_markdown_report_is_one_table_row_per_kind(capsys):
-    assert plan.main(["--set", "ipool.enabled=true", "--format", "md"]) == 0
+    assert rollout_plan.main(["--set", "ipool.enabled=true", "--format", "md"]) == 0
     header, separator, *rows = capsys.readouterr().out.splitlines()
     assert header.startswith("| Kind |") and separator.startswith("| --- |")
     assert len(rows) == 2
@@ -93,7 +94,7 @@ def test_markdown_report_is_one_table_row_per_kind(capsys):
 
 
 def test_refused_values_still_print_the_plan_and_fail(capsys):
-    assert plan.main(["--set", "ipool.enabled=true", "--set", "ipool.size=2"]) == 1
+    assert rollout_plan.main(["--set", "ipool.enabled=true", "--set", "ipool.size=2"]) == 1
     captured = capsys.readouterr()
     assert "refused by the chart: ipool.size: the pool holds 2 IPs" in captured.out
     assert "error: the chart refuses these values" in captured.err

@@ -6,12 +6,13 @@ import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from harness.chart.render import CI_VALUES_DIR, RenderError
-from harness.core.tools import ROOT, tool_path
-from harness.ops import deploy, image
+from harness.core.tools import ROOT, tool_env, tool_path
+from harness.ops import cli, deploy, image
 
 IMAGE = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
 
@@ -59,7 +60,7 @@ def test_a_registry_login_satisfies_the_push_check(tmp_path):
 
 def test_build_script_without_docker_fails_before_doing_anything(tmp_path):
     # A PATH holding only what the wrapper itself needs, so no docker can be found.
-    for tool in ("bash", "dirname"):
+    for tool in ("bash", "dirname", "basename"):
         (tmp_path / tool).symlink_to(shutil.which(tool))
     done = subprocess.run(
         [shutil.which("bash"), ROOT / "scripts" / "build-image"],
@@ -96,3 +97,92 @@ def test_deploy_watches_a_statefulset_when_the_values_render_one():
 def test_deploy_refuses_bad_values_before_touching_the_cluster():
     with pytest.raises(RenderError, match="replicas"):
         deploy_commands(set={"replicas": "3"})
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("10m", 600), ("1m30s", 90), ("1h", 3600), ("1.5s", 1.5)]
+)
+def test_durations_are_read_as_helm_reads_them(text, seconds):
+    assert cli.duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "10", "1m30", "ten minutes", "5d", "-1s"])
+def test_a_duration_helm_would_refuse_is_refused(text):
+    with pytest.raises(ValueError, match="not a duration like 90s"):
+        cli.duration_seconds(text)
+
+
+@pytest.mark.parametrize("version", ["v3.13.3", "v2.17.0"])
+def test_a_helm_older_than_3_14_is_refused_with_what_to_do(version):
+    with pytest.raises(cli.OperatorError, match=r"older than 3\.14.*make setup-scripts"):
+        cli.check_helm(cli.Tool("helm", Path("/opt/helm"), version))
+
+
+@pytest.mark.parametrize("version", ["v3.14.0", "v3.22.0", "v4.3.1"])
+def test_helm_3_14_and_newer_are_accepted(version):
+    assert cli.check_helm(cli.Tool("helm", Path("/opt/helm"), version)).version == version
+
+
+def run_script(name: str, *args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [ROOT / "scripts" / name, *args],
+        env={**(env or os.environ), "PATH": str(tool_env()["PATH"])},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "script", ["deploy", "rollout-two-phase", "migrate-to-statefulset", "rollout-plan"]
+)
+def test_scripts_name_themselves_in_usage_and_errors(script):
+    done = run_script(script, "--set", "noequals")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"scripts/{script}: error: --set takes KEY=VALUE, got 'noequals'"
+    )
+    assert f"usage: scripts/{script}" in run_script(script, "--help").stdout
+
+
+@pytest.mark.parametrize("script", ["deploy", "rollout-two-phase", "migrate-to-statefulset"])
+def test_a_bad_timeout_is_one_line_naming_the_option(script):
+    done = run_script(script, "--timeout", "1m30x")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"scripts/{script}: error: argument --timeout: '1m30x' is not a duration like 90s, 10m,"
+        " 1m30s or 1h"
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("rollout-two-phase", ["ipool.enabled=false", "ipool.enabled=true"]),
+        (
+            "migrate-to-statefulset",
+            ["scale deployment/dummy-flask-app", "workload.kind=StatefulSet"],
+        ),
+    ],
+)
+def test_rollout_scripts_print_their_commands_on_a_dry_run(script, expected):
+    done = run_script(script, "--dry-run", "-n", "staging", "--set", "image.tag=1.5.0")
+    assert done.returncode == 0, done.stderr
+    commands = [line for line in done.stdout.splitlines() if line.startswith("+ ")]
+    where = [
+        next(i for i, command in enumerate(commands) if piece in command) for piece in expected
+    ]
+    assert where == sorted(where), f"{expected} not in this order in {commands}"
+    assert all("--namespace staging" in command for command in commands)
+    assert "done:" not in done.stdout, "a dry run claims nothing was rolled out"
+
+
+def test_a_missing_release_value_file_is_one_line_without_a_traceback():
+    done = run_script("deploy", "--dry-run", "-f", "no-such-values.yaml")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    [error] = [line for line in done.stderr.splitlines() if "error" in line]
+    assert error.startswith("scripts/deploy: error: ")
+    assert "no-such-values.yaml" in error

@@ -1,20 +1,17 @@
 """The rollout plan: what an upgrade of each workload kind will do to the pods and the IP pool.
 
-    python -m harness.chart.plan [-f FILE ...] [--set KEY=VALUE ...] [--format text|md]
-
-Takes the same values as helm, renders the chart once per kind and works out, from the
-rendered workload alone, how many pods and IPs a rolling update needs at its peak, how many
-pods stay Ready, and whether the pool (recorded by the chart in the workload's
-`dummy-flask-app/ipool-size` annotation) is big enough. The arithmetic is the controllers':
+`plans()` takes the same values as helm (scripts/rollout-plan passes them on), renders the
+chart once per kind and works out, from the rendered workload alone, how many pods and IPs
+a rolling update needs at its peak, how many pods stay Ready, and whether the pool
+(recorded by the chart in the workload's `dummy-flask-app/ipool-size` annotation) is big
+enough. The arithmetic is the controllers':
 a Deployment rounds maxSurge up and maxUnavailable down, and when both come to zero it lets
 one pod be unavailable; a StatefulSet deletes a pod before creating its replacement.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,6 @@ from harness.chart.render import (
     DEFAULT_RELEASE,
     WORKLOAD_KINDS,
     RenderError,
-    parse_set_args,
     render,
 )
 from harness.core.objects import Obj
@@ -149,50 +145,11 @@ def plans(
                 helm=helm,
             )
         except RenderError as error:
-            found.append(Plan(kind=kind, refused=_chart_message(error.stderr)))
+            found.append(Plan(kind=kind, refused=error.chart_message))
             continue
         found.append(plan_for(manifests.workload))
     return found
 
 
-def _chart_message(stderr: str) -> str:
-    """The sentence a chart's `fail` or schema check gave, without helm's framing."""
-    lines = [line for line in stderr.splitlines() if line.strip() and "--debug" not in line]
-    text = " ".join(lines)
-    return text.split("): ", 1)[-1] if "execution error" in text else text
-
-
 def report(found: Sequence[Plan], configured: str | None, fmt: str = "text") -> str:
     return render_template(TEMPLATES, f"rollout_plan.{fmt}.j2", plans=found, configured=configured)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
-    parser.add_argument(
-        "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
-    )
-    parser.add_argument("--release", default=DEFAULT_RELEASE)
-    parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
-    parser.add_argument("--format", choices=["text", "md"], default="text")
-    args = parser.parse_args(argv)
-    set_values = parse_set_args(args.set_values)
-    found = plans(args.values, set_values, release=args.release, namespace=args.namespace)
-    try:
-        configured = render(
-            values_files=args.values, set=set_values, release=args.release, namespace=args.namespace
-        ).workload["kind"]
-    except RenderError as error:
-        # Still print the plan: it shows which kind would work with these values.
-        print(report(found, None, args.format), end="")
-        print(
-            f"error: the chart refuses these values: {_chart_message(error.stderr)}",
-            file=sys.stderr,
-        )
-        return 1
-    print(report(found, configured, args.format), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -31,6 +31,13 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 class RenderError(CommandError):
     """`helm template` refused the chart or the values; `stderr` says why."""
 
+    @property
+    def chart_message(self) -> str:
+        """The sentence the chart's `fail` or schema check gave, without helm's framing."""
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        text = " ".join(line for line in lines if "--debug" not in line)
+        return text.split("): ", 1)[-1] if "execution error" in text else text
+
 
 class NotFound(LookupError):
     """No single object matched a lookup."""
@@ -203,17 +210,6 @@ def notes(
     if not found:
         raise NotFound(f"the dry run printed no NOTES section:\n{output}")
     return text
-
-
-def parse_set_args(pairs: Sequence[str]) -> dict[str, str]:
-    """`KEY=VALUE` command-line arguments as the `set` mapping of `render()`."""
-    parsed = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--set takes KEY=VALUE, got {pair!r}")
-        parsed[key] = value
-    return parsed
 
 
 def _set_literal(value: object) -> str:

@@ -1,7 +1,7 @@
 """Install or upgrade the release and wait for its rollout, whichever kind it renders.
 
-    python -m harness.ops.deploy [--release NAME] [--namespace NS] [-f FILE ...] [--set K=V ...]
-                             [--timeout 10m] [--dry-run]
+    scripts/deploy [--release NAME] [-n NAMESPACE] [-f FILE ...] [--set KEY=VALUE ...]
+                   [--timeout 10m] [--dry-run]
 
 The chart is rendered first with the same values, which refuses bad values before anything
 reaches the cluster and tells which workload (Deployment or StatefulSet) to wait for.
@@ -17,15 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.chart.render import (
-    DEFAULT_NAMESPACE,
-    DEFAULT_RELEASE,
-    helm_chart_args,
-    parse_set_args,
-    render,
-)
-from harness.core.proc import CommandError
-from harness.core.tools import ToolError, tool_path
+from harness.chart.render import DEFAULT_NAMESPACE, DEFAULT_RELEASE, helm_chart_args, render
+from harness.ops import cli
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,7 @@ class Release:
     namespace: str = DEFAULT_NAMESPACE
     values_files: tuple[Path, ...] = ()
     set: Mapping[str, str] | None = None
-    timeout: str = "10m"
+    timeout: str = cli.DEFAULT_TIMEOUT
 
 
 def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
@@ -69,7 +62,7 @@ def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
     ]
 
 
-class DeployError(Exception):
+class DeployError(cli.OperatorError):
     """A command of the rollout failed; its output was streamed as it ran."""
 
 
@@ -86,23 +79,13 @@ def execute(
             raise DeployError(f"`{shlex.join(command)}` exited {done.returncode}")
 
 
-def add_release_arguments(parser: argparse.ArgumentParser) -> None:
-    """The release options every rollout command takes, spelled as helm spells them."""
-    parser.add_argument("--release", default=DEFAULT_RELEASE)
-    parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
-    parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
-    parser.add_argument(
-        "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
-    )
-    parser.add_argument("--timeout", default="10m", help="helm/kubectl duration (default 10m)")
-
-
 def release_from(args: argparse.Namespace) -> Release:
+    """The release that `cli.add_rollout_arguments`' options describe."""
     return Release(
         args.release,
         args.namespace,
         tuple(args.values),
-        parse_set_args(args.set_values),
+        cli.parse_set_args(args.set_values),
         args.timeout,
     )
 
@@ -122,17 +105,18 @@ def rollout_status(kubectl: Path | str, namespace: str, resource: str, timeout: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_release_arguments(parser)
-    parser.add_argument("--dry-run", action="store_true", help="print the commands only")
+    name = cli.prog("harness.ops.deploy")
+    parser = argparse.ArgumentParser(prog=name, description=__doc__.splitlines()[0])
+    cli.add_rollout_arguments(parser)
     args = parser.parse_args(argv)
-    target = release_from(args)
-    try:
-        execute(commands(target, tool_path("helm"), tool_path("kubectl")), dry_run=args.dry_run)
-    except (CommandError, ToolError, DeployError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+
+    def deploy() -> None:
+        target = release_from(args)
+        helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
+        cli.report_tools(helm, kubectl)
+        execute(commands(target, helm.path, kubectl.path), dry_run=args.dry_run)
+
+    return cli.run_main(name, deploy)
 
 
 if __name__ == "__main__":

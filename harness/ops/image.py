@@ -1,6 +1,6 @@
 """Build, tag and push the app image, versioned by the chart's appVersion.
 
-    python -m harness.ops.image [--version 1.5.0] [--push] [--base-image IMAGE] [--dry-run]
+    scripts/build-image [--version 1.5.0] [--push] [--base-image IMAGE] [--dry-run]
 
 Builds `registry-qcc.quantil.com/oe-tools/dummy-flask-app:<version>` from the repo's
 Dockerfile. Pushing needs a `docker login` to the registry first; the check is made before
@@ -23,12 +23,13 @@ import yaml
 
 from harness.chart.render import CHART_DIR
 from harness.core.tools import ROOT
+from harness.ops import cli
 
 REPOSITORY = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
 
 
-class ImageError(Exception):
+class ImageError(cli.OperatorError):
     """The image cannot be built or pushed; the message says what to do."""
 
 
@@ -88,14 +89,16 @@ def check_login(registry: str, environ: Mapping[str, str] = os.environ) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    name = cli.prog("harness.ops.image")
+    parser = argparse.ArgumentParser(prog=name, description=__doc__.splitlines()[0])
     parser.add_argument("--version", help="image tag (default: the chart's appVersion)")
     parser.add_argument("--repository", default=REPOSITORY)
     parser.add_argument("--push", action="store_true", help="push after building")
     parser.add_argument("--base-image", help="another Debian-based Python image to build on")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args(argv)
-    try:
+
+    def build() -> None:
         commands = build_commands(
             args.version or app_version(),
             repository=args.repository,
@@ -105,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.dry_run:
             for command in commands:
                 print(" ".join(command))
-            return 0
+            return
         check_docker()
         if args.push:
             check_login(registry_of(args.repository))
@@ -116,10 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             done = subprocess.run(command, env={**os.environ, "DOCKER_BUILDKIT": "1"}, check=False)
             if done.returncode != 0:
                 raise ImageError(f"`{' '.join(command)}` failed with exit code {done.returncode}.")
-    except ImageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+
+    return cli.run_main(name, build)
 
 
 if __name__ == "__main__":

