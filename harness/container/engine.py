@@ -13,12 +13,12 @@ import hashlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.proc import DEFAULT_TIMEOUT_S, CommandError, run
+from harness.core.retry import WaitTimeout, wait_for
 from harness.core.tools import TOOLS_DIR
 
 DOCKERD = Path("/usr/sbin/dockerd")
@@ -189,22 +189,23 @@ class Engine:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             if self.is_running():
                 return True
-            try:
-                code = process.wait(timeout=POLL_INTERVAL_S)
-            except subprocess.TimeoutExpired:
-                continue
-            raise EngineError(
-                f"dockerd exited with {code} while starting; see {self.log}:\n{self._log_tail()}"
-            )
-        process.terminate()
-        raise EngineError(
-            f"dockerd did not answer on {self.socket} within {timeout:g} s; "
-            f"see {self.log}:\n{self._log_tail()}"
-        )
+            if (code := process.poll()) is not None:
+                tail = self._log_tail()
+                raise EngineError(
+                    f"dockerd exited with {code} while starting; see {self.log}:\n{tail}"
+                )
+            return False
+
+        try:
+            wait_for(answers, f"dockerd to answer on {self.socket}", timeout, POLL_INTERVAL_S)
+        except WaitTimeout as timed_out:
+            process.terminate()
+            raise EngineError(f"{timed_out}; see {self.log}:\n{self._log_tail()}") from None
+        return True
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """End dockerd (which ends its containerd and containers) and anything left of them."""
@@ -236,10 +237,14 @@ class Engine:
 
 
 def _wait_gone(pids: Sequence[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while any(_alive(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        # Not our children (dockerd was started in its own session), so nothing to wait on.
-        time.sleep(POLL_INTERVAL_S)
+    """Whether `pids` ended within `timeout` (not our children: dockerd has its own session)."""
+    try:
+        wait_for(
+            lambda: not any(_alive(pid) for pid in pids),
+            f"pids {pids} to end",
+            timeout,
+            POLL_INTERVAL_S,
+        )
+    except WaitTimeout:
+        return False
     return True

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from harness.core.retry import WaitTimeout, wait_for
+
 WRK = Path("/usr/bin/wrk")
 _LATENCY_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 
@@ -158,14 +160,13 @@ class SteadyLoad:
 
     def wait_for_answers(self, count: int, timeout: float) -> None:
         """Block until `count` requests have been answered; LoadError after `timeout`."""
-        deadline = time.monotonic() + timeout
-        while self.report.answered < count:
-            if time.monotonic() > deadline:
-                raise LoadError(
-                    f"only {self.report.answered} of {count} requests answered in {timeout:g} s;"
-                    f" failures: {self.report.failures[:5]}"
-                )
-            time.sleep(0.05)
+        try:
+            wait_for(lambda: self.report.answered >= count, f"{count} answers", timeout, 0.05)
+        except WaitTimeout:
+            raise LoadError(
+                f"only {self.report.answered} of {count} requests answered in {timeout:g} s;"
+                f" failures: {self.report.failures[:5]}"
+            ) from None
 
     def stop(self) -> int:
         """Send no more requests; returns how many were in flight at this moment."""

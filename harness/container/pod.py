@@ -28,6 +28,7 @@ from harness.chart.render import Manifests, render
 from harness.container.baseimage import BaseImageError, ensure_base_image
 from harness.container.engine import Engine, EngineError
 from harness.core.proc import CommandError
+from harness.core.retry import WaitTimeout, wait_for
 from harness.ops import image
 
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -35,7 +36,7 @@ CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 LABEL = "dummy-flask-app.harness=1"
 BUILD_TIMEOUT_S = 900.0
 HEALTHY_TIMEOUT_S = 30.0
-POLL_INTERVAL_S = 0.1
+POLL_S = 0.1
 
 _CPU = re.compile(r"^([0-9.]+)(m?)$")
 _MEMORY = re.compile(r"^([0-9]+)(Ki|Mi|Gi|k|M|G)?$")
@@ -246,36 +247,36 @@ class Container:
 
     def wait_healthy(self, timeout: float = HEALTHY_TIMEOUT_S, path: str = "/_health") -> None:
         """Poll `path` until it answers 200; fail early when the container exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             try:
                 with urllib.request.urlopen(f"{self.url}{path}", timeout=2) as response:
-                    if response.status == 200:
-                        return
+                    return response.status == 200
             except OSError:
-                pass
-            state = self.state
-            if not state["Running"]:
-                raise ContainerError(
-                    f"{self.name} exited with {state['ExitCode']} before {path} answered 200:"
-                    f"\n{self.logs()}"
-                )
-            time.sleep(POLL_INTERVAL_S)
-        raise ContainerError(
-            f"{self.name} did not answer 200 on {self.url}{path} within {timeout:g} s:"
-            f"\n{self.logs()}"
-        )
+                state = self.state
+                if not state["Running"]:
+                    raise ContainerError(
+                        f"{self.name} exited with {state['ExitCode']} before {path} answered 200:"
+                        f"\n{self.logs()}"
+                    ) from None
+                raise
+
+        try:
+            wait_for(answers, f"{self.name} to answer 200 on {self.url}{path}", timeout, POLL_S)
+        except WaitTimeout as timed_out:
+            raise ContainerError(f"{timed_out}\n{self.logs()}") from None
 
     def wait_exited(self, timeout: float) -> dict[str, Any] | None:
         """The container's final state once it has stopped, or None if it still runs."""
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.state
-            if not state["Running"]:
-                return state
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(POLL_INTERVAL_S)
+        try:
+            return wait_for(
+                lambda: None if (state := self.state)["Running"] else state,
+                f"{self.name} to stop",
+                timeout,
+                POLL_S,
+            )
+        except WaitTimeout:
+            return None
 
     def host_pids(self) -> list[int]:
         folder, _, _ = _memory_cgroup(self.state["Pid"])

@@ -1,4 +1,4 @@
-"""Polling with a deadline: what the e2e suite and the local cluster wait with."""
+"""Polling with a deadline: the one way the harness waits (harness.core.retry)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,19 @@ def test_a_timeout_names_what_was_waited_for_and_keeps_the_last_error():
 def test_wait_until_gone_lists_what_is_still_there():
     with pytest.raises(WaitTimeout, match=r"still there: \['Pod/a'\]"):
         wait_until_gone(lambda: {"Pod/a"}, "the pods to go", timeout=0.05)
+
+
+def test_a_check_that_hits_a_bug_is_not_polled_again():
+    calls = []
+
+    def check() -> bool:
+        calls.append(1)
+        raise ZeroDivisionError("a bug, not a state in between")
+
+    with pytest.raises(ZeroDivisionError):
+        wait_for(check, "anything", timeout=5, interval=0.01)
+    assert len(calls) == 1
+
+
+def test_a_timeout_is_not_an_assertion_so_commands_can_report_it():
+    assert not issubclass(WaitTimeout, AssertionError)
