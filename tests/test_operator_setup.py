@@ -7,9 +7,11 @@ when neither has helm.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -109,26 +111,28 @@ def test_rollout_plan_works_after_setup_scripts(checkout, operator_bin, set_up):
     assert "peak IPs:       3 of 3 in pool dummy-flask-app-ipool" in done.stdout
 
 
-def test_scripts_use_the_operators_helm_when_tools_has_none(checkout, operator_bin, set_up):
+@contextlib.contextmanager
+def pinned_helm_removed(checkout: Path) -> Iterator[None]:
+    """As if .tools held no helm, for the time of the `with` block."""
     pinned = checkout / ".tools/bin/helm"
     target = pinned.readlink()
     pinned.unlink()
     try:
-        done = sh(checkout, "scripts/rollout-plan", path=f"{operator_bin}:{SYSTEM_PATH}")
+        yield
     finally:
         pinned.symlink_to(target)
+
+
+def test_scripts_use_the_operators_helm_when_tools_has_none(checkout, operator_bin, set_up):
+    with pinned_helm_removed(checkout):
+        done = sh(checkout, "scripts/rollout-plan", path=f"{operator_bin}:{SYSTEM_PATH}")
     assert done.returncode == 0, done.stderr
     assert f"using helm v4.3.1 ({operator_bin / 'helm'})" in done.stderr
 
 
-def test_without_any_helm_the_scripts_say_what_is_missing(checkout, set_up, tmp_path):
-    pinned = checkout / ".tools/bin/helm"
-    target = pinned.readlink()
-    pinned.unlink()
-    try:
+def test_without_any_helm_the_scripts_say_what_is_missing(checkout, set_up):
+    with pinned_helm_removed(checkout):
         done = sh(checkout, "scripts/deploy", "--dry-run", path=SYSTEM_PATH)
-    finally:
-        pinned.symlink_to(target)
     assert done.returncode == 1
     assert done.stderr.strip() == (
         "scripts/deploy: error: helm is not on PATH and not in .tools; install helm, "
