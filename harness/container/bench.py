@@ -1,6 +1,7 @@
 """Benchmark the image inside the chart's default limits, against a ceiling and the defaults.
 
     python -m harness.container.bench [--seconds 10] [--connections 16] [--rounds 3] [--output FILE]
+    python -m harness.container.bench --render docs/benchmark.json
 
 Every server runs in the app image with the chart's pod settings (0.2 CPU, 128Mi, read-only
 root, uid 10001, no capabilities), side by side on the project's engine:
@@ -15,19 +16,24 @@ root, uid 10001, no capabilities), side by side on the project's engine:
 
 wrk loads one server at a time over loopback for a fixed time after a warm-up; with several
 rounds the servers take turns and the median round is reported, so background load on the
-machine hits every server alike. Results go to docs/benchmark.md and to stdout.
+machine hits every server alike. The run is recorded first, as JSON next to the report
+(docs/benchmark.json: every figure the report shows, the machine and the settings), and
+docs/benchmark.md is rendered from that record alone, so `--render` renders it again after a
+change to the report's text, with no Docker and no wrk.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harness.container.baseimage import BaseImageError
 from harness.container.engine import Engine, EngineError
@@ -101,6 +107,73 @@ def servers(host_cores: int) -> list[Server]:
     ]
 
 
+@dataclass(frozen=True)
+class PathResult:
+    """A path's median round, as the throughput table shows it."""
+
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class IdleMemory:
+    """A server's memory after the warm-up, in MiB."""
+
+    processes: int
+    rss_mib: float
+    pss_mib: float
+    working_set_mib: float
+
+
+@dataclass(frozen=True)
+class ServerResult:
+    """One server as the report shows it: each path's median round, memory in MiB.
+
+    Only the median round is kept, and memory in the report's unit: a record holds what the
+    report shows, at full precision, so a report can always be written down as a record
+    without making up the figures it rounded or left out.
+    """
+
+    name: str
+    description: str
+    paths: dict[str, PathResult]  # a path without a result (the server failed) is missing
+    idle: IdleMemory | None
+    peak_rss_mib: float
+    peak_working_set_mib: float
+    oom_kills: int
+    oom_killed: bool
+    failure: str
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The host the run measured on."""
+
+    cores: int
+    memory_gib: float
+    kernel: str
+    load_average: float  # the 1-minute average when the run started
+
+
+@dataclass(frozen=True)
+class Record:
+    """One `make bench` run as docs/benchmark.json keeps it: settings, machine and results."""
+
+    date: str
+    machine: Machine
+    engine: str
+    load_generator: str
+    seconds: int
+    connections: int
+    rounds: int
+    warmup_s: int
+    pod_flags: str
+    paths: list[str]
+    servers: list[ServerResult]
+
+
 @dataclass
 class Outcome:
     server: Server
@@ -116,6 +189,29 @@ class Outcome:
     def median(self, path: str) -> WrkResult | None:
         results = sorted(self.runs.get(path, []), key=lambda r: r.requests_per_s)
         return results[len(results) // 2] if results else None
+
+    def result(self) -> ServerResult:
+        """What the report shows of this server, for the run's record."""
+        idle = self.idle
+        idle_mib = None
+        if idle is not None:
+            idle_mib = IdleMemory(idle.processes, idle.rss / MIB, idle.pss / MIB, idle.cgroup / MIB)
+        medians = {path: self.median(path) for path in PATHS}
+        return ServerResult(
+            name=self.server.name,
+            description=self.server.description,
+            paths={
+                path: PathResult(r.requests_per_s, r.p50_ms, r.p99_ms, r.errors)
+                for path, r in medians.items()
+                if r is not None
+            },
+            idle=idle_mib,
+            peak_rss_mib=self.peak_rss / MIB,
+            peak_working_set_mib=self.peak_cgroup / MIB,
+            oom_kills=self.oom_kills,
+            oom_killed=self.oom_killed,
+            failure=self.failure,
+        )
 
 
 def _start(engine: Engine, image_ref: str, pod: PodSettings, server: Server) -> Outcome:
@@ -166,9 +262,14 @@ def _finish(outcome: Outcome) -> None:
 
 
 def measure(
-    engine: Engine, image_ref: str, *, seconds: int, connections: int, rounds: int
+    engine: Engine,
+    image_ref: str,
+    pod: PodSettings,
+    *,
+    seconds: int,
+    connections: int,
+    rounds: int,
 ) -> list[Outcome]:
-    pod = chart_pod_settings()
     outcomes = [_start(engine, image_ref, pod, server) for server in servers(os.cpu_count() or 1)]
     try:
         for outcome in outcomes:
@@ -194,118 +295,154 @@ def measure(
     return outcomes
 
 
-def _mib(size: int | None) -> str:
-    return "n/a" if not size else f"{size / MIB:.1f}"
+def pod_flags(pod: PodSettings) -> str:
+    """The chart's pod settings as the `docker run` flags that bound the figures."""
+    flags = [f"--cpus {pod.cpus:g}", f"--memory {pod.memory_bytes / MIB:g}Mi"]
+    if pod.read_only:
+        flags.append("--read-only")
+    flags += [f"--tmpfs {mount.split(':')[0]}" for mount in pod.tmpfs]
+    flags.append(f"--user {pod.user}")
+    flags += [f"--cap-drop {capability}" for capability in pod.drop_capabilities]
+    if pod.no_new_privileges:
+        flags.append("--security-opt no-new-privileges")
+    return " ".join(flags)
 
 
-def throughput_table(outcomes: Sequence[Outcome]) -> list[str]:
-    [top_server] = [o for o in outcomes if o.server.name == CEILING]
-    ceiling = {path: top_server.median(path) for path in PATHS}
+def record_to_json(record: Record) -> str:
+    return json.dumps(asdict(record), indent=2, ensure_ascii=False) + "\n"
+
+
+def _server_from_dict(data: dict[str, Any]) -> ServerResult:
+    idle = data["idle"]
+    return ServerResult(
+        **{
+            **data,
+            "paths": {path: PathResult(**r) for path, r in data["paths"].items()},
+            "idle": None if idle is None else IdleMemory(**idle),
+        }
+    )
+
+
+def record_from_json(text: str) -> Record:
+    data = json.loads(text)
+    return Record(
+        **{
+            **data,
+            "machine": Machine(**data["machine"]),
+            "servers": [_server_from_dict(server) for server in data["servers"]],
+        }
+    )
+
+
+def _mib(size: float | None) -> str:
+    return "n/a" if not size else f"{size:.1f}"
+
+
+def throughput_table(record: Record) -> list[str]:
+    [top_server] = [s for s in record.servers if s.name == CEILING]
     rows = [
         "| server | path | req/s | vs bare WSGI | p50 ms | p99 ms | errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for outcome in outcomes:
-        for path in PATHS:
-            result = outcome.median(path)
+    for server in record.servers:
+        for path in record.paths:
+            result = server.paths.get(path)
             if result is None:
-                rows.append(f"| {outcome.server.name} | `{path}` |" + " n/a |" * 5)
+                rows.append(f"| {server.name} | `{path}` |" + " n/a |" * 5)
                 continue
-            top = ceiling[path]
+            top = top_server.paths.get(path)
             ratio = f"{result.requests_per_s / top.requests_per_s:.2f}" if top else "n/a"
             rows.append(
-                f"| {outcome.server.name} | `{path}` | {result.requests_per_s:.0f} | {ratio} "
+                f"| {server.name} | `{path}` | {result.requests_per_s:.0f} | {ratio} "
                 f"| {result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} |"
             )
     return rows
 
 
-def memory_table(outcomes: Sequence[Outcome]) -> list[str]:
+def memory_table(record: Record) -> list[str]:
     rows = [
         "| server | processes | idle RSS MiB | idle PSS MiB | idle working set MiB "
         "| peak RSS MiB | peak working set MiB | OOM kills | notes |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for outcome in outcomes:
-        idle = outcome.idle
+    for server in record.servers:
+        idle = server.idle
         rows.append(
-            f"| {outcome.server.name} | {idle.processes if idle else 'n/a'} "
-            f"| {_mib(idle and idle.rss)} | {_mib(idle and idle.pss)} "
-            f"| {_mib(idle and idle.cgroup)} | {_mib(outcome.peak_rss)} "
-            f"| {_mib(outcome.peak_cgroup)} | {outcome.oom_kills} "
-            f"| {outcome.failure or ('OOMKilled' if outcome.oom_killed else '')} |"
+            f"| {server.name} | {idle.processes if idle else 'n/a'} "
+            f"| {_mib(idle and idle.rss_mib)} | {_mib(idle and idle.pss_mib)} "
+            f"| {_mib(idle and idle.working_set_mib)} | {_mib(server.peak_rss_mib)} "
+            f"| {_mib(server.peak_working_set_mib)} | {server.oom_kills} "
+            f"| {server.failure or ('OOMKilled' if server.oom_killed else '')} |"
         )
     return rows
 
 
-def goals(outcomes: Sequence[Outcome]) -> list[str]:
+def goals(record: Record) -> list[str]:
     """The issue's three goals, each with what this run reached."""
-    by_name = {o.server.name: o for o in outcomes}
+    by_name = {s.name: s for s in record.servers}
     shipped, ceiling = by_name[SHIPPED], by_name[CEILING]
     ratios = []
-    for path in PATHS:
-        mine, top = shipped.median(path), ceiling.median(path)
+    for path in record.paths:
+        mine, top = shipped.paths.get(path), ceiling.paths.get(path)
         if mine and top:
             ratios.append(f"{mine.requests_per_s / top.requests_per_s:.2f}x on `{path}`")
     idle = shipped.idle
-    oom = [o.server.name for o in outcomes if o.oom_kills or o.oom_killed]
+    oom = [s.name for s in record.servers if s.oom_kills or s.oom_killed]
     oom_text = f"OOM kills in {', '.join(oom)}" if oom else "no OOM kill in any server"
     return [
         f"- Throughput at least 0.9x the bare WSGI ceiling: shipped reaches "
         f"{', '.join(ratios) or 'n/a'}.",
-        f"- Idle RSS at most 64 MiB: shipped {_mib(idle and idle.rss)} MiB "
-        f"(PSS {_mib(idle and idle.pss)}, working set {_mib(idle and idle.cgroup)}).",
+        f"- Idle RSS at most 64 MiB: shipped {_mib(idle and idle.rss_mib)} MiB "
+        f"(PSS {_mib(idle and idle.pss_mib)}, working set {_mib(idle and idle.working_set_mib)}).",
         f"- Never OOM-killed: {oom_text}.",
     ]
 
 
-def _machine() -> str:
+def _machine() -> Machine:
     meminfo = Path("/proc/meminfo").read_text().split()
-    memory_gib = int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2
-    load = os.getloadavg()[0]
-    return (
-        f"{os.cpu_count()} cores, {memory_gib:.1f} GiB RAM, Linux {platform.release()}; "
-        f"load average {load:.1f} when the run started (other work on the machine skews "
-        "throughput and latency)"
+    return Machine(
+        cores=os.cpu_count() or 1,
+        memory_gib=int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2,
+        kernel=platform.release(),
+        load_average=os.getloadavg()[0],
     )
 
 
-def report(
-    outcomes: Sequence[Outcome],
-    *,
-    engine: Engine,
-    seconds: int,
-    connections: int,
-    rounds: int,
-    machine: str,
-) -> str:
-    wrk_version = run(["wrk", "--version"], check=False).stdout.split("[")[0].strip()
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    median = f", the median of {rounds} rounds" if rounds > 1 else ""
+def _load_generator() -> str:
+    return run(["wrk", "--version"], check=False).stdout.split("[")[0].strip()
+
+
+def report(record: Record) -> str:
+    """docs/benchmark.md's text: a function of the record alone (no clock, machine or engine)."""
+    m = record.machine
+    median = f", the median of {record.rounds} rounds" if record.rounds > 1 else ""
     lines = [
         "# Benchmark: the image inside the chart's limits",
         "",
-        f"Generated by `make bench` (harness/container/bench.py) on {now}; do not edit by hand.",
+        f"Generated by `make bench` (harness/container/bench.py) on {record.date} from the run's "
+        "record, docs/benchmark.json (`python -m harness.container.bench --render "
+        "docs/benchmark.json` renders this page again from it); do not edit by hand.",
         "",
-        f"- Machine: {machine}.",
-        f"- Engine: Docker {engine.server_version()}; load: {wrk_version}, 1 thread, "
-        f"{connections} connections, {seconds} s per row after a {WARMUP_S} s warm-up{median}, "
-        "over loopback to a port published on 127.0.0.1.",
+        f"- Machine: {m.cores} cores, {m.memory_gib:.1f} GiB RAM, Linux {m.kernel}; "
+        f"load average {m.load_average:.1f} when the run started (other work on the machine "
+        "skews throughput and latency).",
+        f"- Engine: {record.engine}; load: {record.load_generator}, 1 thread, "
+        f"{record.connections} connections, {record.seconds} s per row after a "
+        f"{record.warmup_s} s warm-up{median}, over loopback to a port published on 127.0.0.1.",
         "- Every server runs in the app image with the chart's default pod settings: "
-        "`--cpus 0.2 --memory 128Mi --read-only --tmpfs /tmp --user 10001:10001 "
-        "--cap-drop ALL --security-opt no-new-privileges`.",
+        f"`{record.pod_flags}`.",
         "",
         "## Against the goals",
         "",
-        *goals(outcomes),
+        *goals(record),
         "",
         "## Servers",
         "",
-        *[f"- **{o.server.name}**: {o.server.description}." for o in outcomes],
+        *[f"- **{s.name}**: {s.description}." for s in record.servers],
         "",
         "## Throughput and latency",
         "",
-        *throughput_table(outcomes),
+        *throughput_table(record),
         "",
         "## Memory",
         "",
@@ -317,10 +454,44 @@ def report(
         "container that read them first (here the build), so on a fresh node the first pod's "
         "working set is higher by up to the files it loads.",
         "",
-        *memory_table(outcomes),
+        *memory_table(record),
         "",
     ]
     return "\n".join(lines)
+
+
+def render_recorded(record_path: Path) -> Path:
+    """Render the report next to a record (same name, .md) from the record alone."""
+    doc = record_path.with_suffix(".md")
+    doc.write_text(report(record_from_json(record_path.read_text())))
+    return doc
+
+
+def _run(engine: Engine, args: argparse.Namespace) -> Record:
+    machine = _machine()  # before the load: the load average says what else was running
+    pod = chart_pod_settings()
+    image_ref = up(engine)
+    outcomes = measure(
+        engine,
+        image_ref,
+        pod,
+        seconds=args.seconds,
+        connections=args.connections,
+        rounds=args.rounds,
+    )
+    return Record(
+        date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=machine,
+        engine=f"Docker {engine.server_version()}",
+        load_generator=_load_generator(),
+        seconds=args.seconds,
+        connections=args.connections,
+        rounds=args.rounds,
+        warmup_s=WARMUP_S,
+        pod_flags=pod_flags(pod),
+        paths=list(PATHS),
+        servers=[outcome.result() for outcome in outcomes],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,38 +499,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="load time per row")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="report the median of N rounds")
-    parser.add_argument("--output", type=Path, default=OUTPUT)
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--output",
+        type=Path,
+        default=OUTPUT,
+        help="the report; the run's record goes next to it (.json)",
+    )
+    output.add_argument(
+        "--render",
+        type=Path,
+        metavar="RECORD",
+        help="only render the report next to RECORD (a run's .json); no Docker, no wrk",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        print(f"written to {render_recorded(args.render)}")
+        return 0
     engine = Engine()
     started = not engine.is_running()
     try:
-        machine = _machine()
-        image_ref = up(engine)
-        outcomes = measure(
-            engine,
-            image_ref,
-            seconds=args.seconds,
-            connections=args.connections,
-            rounds=args.rounds,
-        )
-        text = report(
-            outcomes,
-            engine=engine,
-            seconds=args.seconds,
-            connections=args.connections,
-            rounds=args.rounds,
-            machine=machine,
-        )
+        record = _run(engine, args)
     except (EngineError, BaseImageError, ContainerError, CommandError, LoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
         if started:
             engine.stop()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
+    recorded = args.output.with_suffix(".json")
+    recorded.parent.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(record_to_json(record))
+    # Rendered from the record as read back, so the report is exactly what its record renders.
+    text = report(record_from_json(recorded.read_text()))
     args.output.write_text(text)
     print(text)
-    print(f"written to {args.output}")
+    print(f"written to {args.output} and {recorded}")
     return 0
 
 

@@ -7,6 +7,10 @@ emulator serves (harness.ipool.emulator), then upgrades to 1.5.0 while a Recorde
 (harness.ipool.recorder) watches the pods. The cluster is the one in KUBECONFIG, else the
 project's local cluster, started when needed. With --write the measured table goes into a
 Markdown file, so the numbers in docs/ipool.md come from a run, never from a keyboard.
+
+The run is recorded first, as JSON next to the Markdown (docs/ipool.json), and the
+Markdown is rendered from that record alone: `--render docs/ipool.json` renders it again,
+after a change to its template, with no cluster.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import secrets
@@ -23,8 +28,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -63,6 +69,59 @@ class Outcome:
     plan: Plan | None = None
     note: str = ""
     events: tuple[str, ...] = ()  # the distinct FailedSchedulingIP messages seen
+
+
+def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
+    """The Outcome that `dataclasses.asdict` turned into `data` (read back from JSON)."""
+    plan = data.get("plan")
+    return Outcome(
+        key=data["key"],
+        title=data["title"],
+        measurement=Measurement(**data["measurement"]),
+        plan=None if plan is None else Plan(**plan),
+        note=data.get("note", ""),
+        events=tuple(data.get("events", ())),
+    )
+
+
+@dataclass
+class Record:
+    """One rehearsal as docs/ipool.json keeps it: the settings, the machine and every outcome.
+
+    docs/ipool.md is rendered from this alone (`render_doc`), so the page can be rendered
+    again without a cluster, and a test can check it is what its record renders.
+    """
+
+    date: str
+    cores: int
+    architecture: str
+    replicas: int
+    old_tag: str
+    new_tag: str
+    termination_delay_s: float
+    stall_window_s: float
+    outcomes: list[Outcome]
+
+
+def record_to_json(record: Record) -> str:
+    return json.dumps(asdict(record), indent=2, ensure_ascii=False) + "\n"
+
+
+def record_from_json(text: str) -> Record:
+    data = json.loads(text)
+    return Record(**{**data, "outcomes": [outcome_from_dict(o) for o in data["outcomes"]]})
+
+
+def render_doc(record: Record) -> str:
+    """docs/ipool.md's text: a function of the record alone (no clock, machine or cluster)."""
+    return render_template(Path(__file__).parent, "ipool.md.j2", run=record)
+
+
+def render_recorded(record_path: Path) -> Path:
+    """Render the Markdown next to a record (same name, .md) from the record alone."""
+    doc = record_path.with_suffix(".md")
+    doc.write_text(render_doc(record_from_json(record_path.read_text())))
+    return doc
 
 
 class Rehearsal:
@@ -345,29 +404,48 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
 
 
 def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
-    path.write_text(
-        render_template(
-            Path(__file__).parent,
-            "ipool.md.j2",
-            outcomes=outcomes,
-            date=dt.date.today().isoformat(),
-            machine=f"{os.cpu_count()} cores, {platform.machine()}",
-            termination_delay=termination_delay,
-            replicas=REPLICAS,
-        )
+    """Record the run next to `path` (same name, .json), then render `path` from that record."""
+    record = Record(
+        date=dt.date.today().isoformat(),
+        cores=os.cpu_count() or 1,
+        architecture=platform.machine(),
+        replicas=REPLICAS,
+        old_tag=OLD_TAG,
+        new_tag=NEW_TAG,
+        termination_delay_s=termination_delay,
+        stall_window_s=STALL_WINDOW_S,
+        outcomes=outcomes,
     )
+    text = record_to_json(record)
+    path.with_suffix(".json").write_text(text)
+    # Rendered from the record as read back, so the page is exactly what its record renders.
+    path.write_text(render_doc(record_from_json(text)))
 
 
 def main(argv: list[str] | None = None) -> int:
     from harness.cluster.local import LocalCluster
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="write the measured table to this file")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--write",
+        type=Path,
+        help="write the measured table to this file, and the run's record next to it (.json)",
+    )
+    output.add_argument(
+        "--render",
+        type=Path,
+        metavar="RECORD",
+        help="only render the Markdown next to RECORD (a --write run's .json); no cluster",
+    )
     parser.add_argument(
         "--termination-delay", type=float, default=emulator.DEFAULT_TERMINATION_DELAY
     )
     parser.add_argument("--only", choices=list(SCENARIOS), action="append")
     args = parser.parse_args(argv)
+    if args.render:
+        print(f"wrote {render_recorded(args.render)}")
+        return 0
     given = os.environ.get("KUBECONFIG")
     cluster = None if given else LocalCluster()
     if cluster is not None:
@@ -385,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.write:
         write_doc(outcomes, args.write, args.termination_delay)
-        print(f"wrote {args.write}")
+        print(f"wrote {args.write} and {args.write.with_suffix('.json')}")
     return 0
 
 
