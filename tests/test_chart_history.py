@@ -98,3 +98,21 @@ def test_export_writes_the_chart_as_it_was_at_that_commit(repo: Path, tmp_path: 
     assert (exported / "templates" / "note.txt").read_text() == "first"
     assert "version: 0.1.0" in (exported / "Chart.yaml").read_text()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["charts"]
+
+
+def test_a_shallow_clone_is_deepened_to_find_the_previous_version(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+):
+    first = commit_chart(repo, "0.1.0", "first")
+    commit_chart(repo, "0.2.0", "bumped")
+    clone = tmp_path_factory.mktemp("shallow") / "clone"
+    run(["git", "clone", "--quiet", "--depth", "1", f"file://{repo}", str(clone)])
+    history = ChartHistory(clone, CHART)
+    assert history.is_shallow()
+    assert git(clone, "rev-list", "--count", "HEAD") == "1"
+
+    past = history.previous()
+
+    assert past is not None
+    assert (past.commit, past.version) == (first, "0.1.0")
+    assert not history.is_shallow()

@@ -22,7 +22,12 @@ def previous_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     history = ChartHistory()
     past = history.previous()
     if past is None:
-        pytest.skip("git history holds a single state of the chart: nothing to upgrade from")
+        # Not a skip: a CI run that upgrades from nothing would pass without testing anything.
+        pytest.fail(
+            f"nothing to upgrade from: git history of {history.repo} (deepened if it was a "
+            f"shallow clone) holds a single state of {history.chart}; run this test from a clone "
+            "that has the chart's earlier commits"
+        )
     print(f"upgrading from {past}")
     return history.export(past, tmp_path_factory.mktemp("previous-chart"))
 

@@ -7,11 +7,15 @@ The baseline for an upgrade test is, in order of preference:
 2. else the newest commit whose chart folder differs from the working tree's: while every
    commit carries the same version (only 0.1.0 so far), that is HEAD when the working tree
    changes the chart, otherwise the state before the last commit that changed it;
-3. else None: the chart has one state only (e.g. a shallow clone), nothing to upgrade from.
+3. else None: the chart has one state only, nothing to upgrade from.
+
+A shallow clone (CI checks out one commit) is deepened from its origin first: with one commit
+the rules above would find nothing, or HEAD where the real previous version lies deeper.
 """
 
 from __future__ import annotations
 
+import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +25,10 @@ import yaml
 from harness.chart.render import CHART_DIR
 from harness.core.proc import run
 from harness.core.tools import ROOT
+
+GIT_TIMEOUT_S = 60.0
+# Fetching the whole history of a fresh CI clone; bounded so a dead network fails the test.
+UNSHALLOW_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -40,9 +48,21 @@ class ChartHistory:
     repo: Path = ROOT
     chart: str = CHART_DIR.relative_to(ROOT).as_posix()
 
-    def _git(self, *args: str, check: bool = True) -> tuple[int, str]:
-        done = run(["git", "-C", str(self.repo), *args], check=check, timeout=60)
+    def _git(
+        self, *args: str, check: bool = True, timeout: float = GIT_TIMEOUT_S
+    ) -> tuple[int, str]:
+        # A remote asking for credentials fails at once instead of waiting for a terminal.
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        done = run(["git", "-C", str(self.repo), *args], env=env, check=check, timeout=timeout)
         return done.returncode, done.stdout
+
+    def is_shallow(self) -> bool:
+        return self._git("rev-parse", "--is-shallow-repository")[1].strip() == "true"
+
+    def deepen(self) -> None:
+        """Fetch the history a shallow clone lacks from its origin; a no-op on a full clone."""
+        if self.is_shallow():
+            self._git("fetch", "--quiet", "--unshallow", "origin", timeout=UNSHALLOW_TIMEOUT_S)
 
     def version_at(self, commit: str) -> str | None:
         code, text = self._git("show", f"{commit}:{self.chart}/Chart.yaml", check=False)
@@ -57,6 +77,7 @@ class ChartHistory:
 
     def previous(self) -> PastChart | None:
         """The committed chart an upgrade test should start from; see the module doc."""
+        self.deepen()
         current = self.working_version()
         # Every state the chart had is the tree of a commit that touched it, newest first.
         _, log = self._git("log", "--format=%H", "--", self.chart)
