@@ -1,8 +1,9 @@
 """An IP-pool emulator: the platform's per-pod public IPs, on any recent cluster.
 
-    python -m harness.ipool.emulator install  --kubeconfig K
-    python -m harness.ipool.emulator pool NAME IP [IP ...] --kubeconfig K
-    python -m harness.ipool.emulator run      --kubeconfig K [--termination-delay 3]
+    python -m harness.ipool.emulator --kubeconfig K install
+    python -m harness.ipool.emulator --kubeconfig K pool NAME IP [IP ...]
+    python -m harness.ipool.emulator --kubeconfig K run [--termination-delay 3]
+    python -m harness.ipool.emulator --kubeconfig K uninstall
 
 What it emulates. On the platform, a pod annotated `quantil.com/ipool: <pool>` is given a free
 IP of that pool before it is bound to a node, and the IP stays taken until the pod object is
@@ -34,6 +35,11 @@ seconds a real container takes to stop.
 Scope. The policy only acts in namespaces labelled `ipool.rehearsal.local/emulated=true`
 (`emulate_namespace()`), so other workloads on a shared cluster never wait for an emulator.
 
+Leaving. `uninstall` (`uninstall()`) deletes every cluster-wide object `install` made: the
+IPPool type with its pools, the policy, its binding and the `ipool-rehearsal` namespace. With
+failurePolicy Fail a forgotten policy would keep gating pods long after any emulator runs, so
+every rehearsal removes it when it ends.
+
 State. The emulator keeps none: each pass reads which IPs the existing pods hold. An IP is
 therefore free exactly when no pod object carries it, and a restarted emulator (even one
 killed between two patches) cannot hand one IP to two pods: the allocation and the
@@ -51,11 +57,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.core.objects import Obj
-from harness.core.retry import wait_for
+from harness.core.retry import wait_for, wait_until_gone
 from harness.kube.api import ApiError, KubeAPI, pointer
 
+PROG = "python -m harness.ipool.emulator"
 GROUP = "ipool.rehearsal.local"
 VERSION = "v1"
+CRD_NAME = f"ipools.{GROUP}"
 POOLS_PATH = f"/apis/{GROUP}/{VERSION}/ipools"
 GATE = f"{GROUP}/allocate"
 IP_ANNOTATION = f"{GROUP}/ip"
@@ -83,7 +91,7 @@ def crd() -> Obj:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"ipools.{GROUP}"},
+        "metadata": {"name": CRD_NAME},
         "spec": {
             "group": GROUP,
             "scope": "Cluster",
@@ -191,8 +199,104 @@ def install(
     wait_for(lambda: _gates(api, pool_annotation), "the gate policy to act on new pods", timeout)
 
 
+ADMISSION_API = "/apis/admissionregistration.k8s.io/v1"
+# What install() makes, all cluster-wide, as `Kind/name` -> API path.
+GATE_OBJECTS = {
+    f"MutatingAdmissionPolicyBinding/{POLICY_NAME}": (
+        f"{ADMISSION_API}/mutatingadmissionpolicybindings/{POLICY_NAME}"
+    ),
+    f"MutatingAdmissionPolicy/{POLICY_NAME}": (
+        f"{ADMISSION_API}/mutatingadmissionpolicies/{POLICY_NAME}"
+    ),
+}
+TYPE_OBJECTS = {
+    f"Namespace/{PROBE_NAMESPACE}": f"/api/v1/namespaces/{PROBE_NAMESPACE}",
+    f"CustomResourceDefinition/{CRD_NAME}": (
+        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}"
+    ),
+}
+
+
+def installed(api: KubeAPI) -> list[str]:
+    """`Kind/name` of the cluster-wide objects of install() that exist now (also while they
+    are being deleted)."""
+    found = []
+    for name, path in {**GATE_OBJECTS, **TYPE_OBJECTS}.items():
+        try:
+            api.get(path)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            continue
+        found.append(name)
+    return found
+
+
+def uninstall(
+    api: KubeAPI, pool_annotation: str = DEFAULT_POOL_ANNOTATION, timeout: float = 120.0
+) -> None:
+    """Delete what install() made and wait until it is gone; what is gone already is skipped,
+    so this also cleans up after a half-finished install.
+
+    The gate goes first, and is waited for until it no longer acts (the API server drops a
+    deleted policy a moment later), so no pod is gated from then on. Then the pods the emulator
+    still holds are let go: once it is uninstalled nothing would remove its finalizer or its
+    gate, and they would stay Terminating or Pending for good. Deleting the type deletes the
+    pools.
+    """
+    for path in GATE_OBJECTS.values():
+        _delete(api, path)
+    wait_for(
+        lambda: not _still_gates(api, pool_annotation),
+        "the gate policy to stop acting on new pods",
+        timeout,
+    )
+    wait_until_gone(lambda: _let_go(api), "the emulator's pods to be let go", timeout)
+    for path in TYPE_OBJECTS.values():
+        _delete(api, path)
+    wait_until_gone(lambda: installed(api), "the emulator's cluster-wide objects to go", timeout)
+
+
+def _still_gates(api: KubeAPI, pool_annotation: str) -> bool:
+    try:
+        return _gates(api, pool_annotation)
+    except ApiError as error:
+        if error.status == 404:
+            return False  # no probe namespace, so no gate: install makes it first
+        raise
+
+
+def _delete(api: KubeAPI, path: str) -> None:
+    try:
+        api.request("DELETE", path)
+    except ApiError as error:
+        if error.status != 404:
+            raise
+
+
+def _let_go(api: KubeAPI) -> list[str]:
+    """Remove the emulator's finalizer and gate from every pod that has either; return the
+    pods that had them (a pod that changed meanwhile is patched on the next call)."""
+    held = []
+    for pod in api.items("/api/v1/pods"):
+        finalizers = pod["metadata"].get("finalizers", [])
+        gates = [g["name"] for g in pod["spec"].get("schedulingGates", [])]
+        operations = []
+        if FINALIZER in finalizers:
+            index = finalizers.index(FINALIZER)
+            operations.append({"op": "remove", "path": f"/metadata/finalizers/{index}"})
+        if GATE in gates:
+            operations.append(
+                {"op": "remove", "path": f"/spec/schedulingGates/{gates.index(GATE)}"}
+            )
+        if operations:
+            _patch(api, pod, operations)
+            held.append(_key(pod))
+    return held
+
+
 def _established(api: KubeAPI) -> bool:
-    conditions = api.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ipools.{GROUP}")
+    conditions = api.get(TYPE_OBJECTS[f"CustomResourceDefinition/{CRD_NAME}"])
     return any(
         c["type"] == "Established" and c["status"] == "True"
         for c in conditions.get("status", {}).get("conditions", [])
@@ -276,7 +380,8 @@ class Emulator:
             hold = {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}
         else:
             hold = {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}
-        return self._patch(
+        return _patch(
+            self.api,
             pod,
             [
                 {
@@ -303,26 +408,10 @@ class Emulator:
             since = self._terminating_since.setdefault(_key(pod), now)
             if now - since >= self.termination_delay:
                 index = meta["finalizers"].index(FINALIZER)
-                if self._patch(pod, [{"op": "remove", "path": f"/metadata/finalizers/{index}"}]):
+                if _patch(
+                    self.api, pod, [{"op": "remove", "path": f"/metadata/finalizers/{index}"}]
+                ):
                     del self._terminating_since[_key(pod)]
-
-    def _patch(self, pod: Obj, operations: list[Obj]) -> bool:
-        """Apply `operations` unless the pod changed since it was read; False if it had."""
-        meta = pod["metadata"]
-        guard = {
-            "op": "test",
-            "path": "/metadata/resourceVersion",
-            "value": meta["resourceVersion"],
-        }
-        try:
-            self.api.json_patch(
-                f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", [guard, *operations]
-            )
-        except ApiError as error:
-            if error.status in (404, 409, 422):
-                return False  # changed or gone since it was read; the next pass sees it anew
-            raise
-        return True
 
     def _warn(self, pod: Obj, pool: str, known: bool) -> None:
         key = _key(pod)
@@ -348,6 +437,25 @@ class Emulator:
             except (ApiError, OSError) as error:
                 print(f"pass failed, retrying: {error}", file=sys.stderr, flush=True)
             time.sleep(interval)
+
+
+def _patch(api: KubeAPI, pod: Obj, operations: list[Obj]) -> bool:
+    """Apply `operations` unless the pod changed since it was read; False if it had."""
+    meta = pod["metadata"]
+    guard = {
+        "op": "test",
+        "path": "/metadata/resourceVersion",
+        "value": meta["resourceVersion"],
+    }
+    try:
+        api.json_patch(
+            f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}", [guard, *operations]
+        )
+    except ApiError as error:
+        if error.status in (404, 409, 422):
+            return False  # changed or gone since it was read; the next pass sees it anew
+        raise
+    return True
 
 
 def holders(pods: Iterable[Obj], pool_annotation: str) -> dict[tuple[str, str], str]:
@@ -412,15 +520,16 @@ def record_warning(api: KubeAPI, pod: Obj, reason: str, message: str) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", type=Path, required=True)
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """The command line the module doc shows: global options first, then the command."""
+    cli = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    cli.add_argument("--kubeconfig", type=Path, required=True)
+    cli.add_argument(
         "--annotation",
         default=DEFAULT_POOL_ANNOTATION,
         help=f"pod annotation naming the pool (default {DEFAULT_POOL_ANNOTATION})",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = cli.add_subparsers(dest="command", required=True)
     commands.add_parser("install", help="install the IPPool type and the scheduling-gate policy")
     pool = commands.add_parser("pool", help="create or resize a pool")
     pool.add_argument("name")
@@ -439,10 +548,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds a deleted pod keeps its IP, as a kubelet's graceful stop "
         f"would (default {DEFAULT_TERMINATION_DELAY:g})",
     )
-    args = parser.parse_args(argv)
+    commands.add_parser(
+        "uninstall", help="delete everything install made and let go of the pods held"
+    )
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     api = KubeAPI(args.kubeconfig)
     if args.command == "install":
         install(api, args.annotation)
+    elif args.command == "uninstall":
+        uninstall(api, args.annotation)
     elif args.command == "pool":
         set_pool(api, args.name, args.ips)
     else:
