@@ -5,6 +5,8 @@ The real thing (install 1.0.0, upgrade to 1.5.0 on a cluster) is tests/e2e/test_
 
 from __future__ import annotations
 
+import pytest
+
 from harness.ops import demo
 
 
@@ -31,23 +33,32 @@ def test_demo_reports_bad_values_and_fails(capsys):
     assert "'replicas'" in capsys.readouterr().err
 
 
-def test_demo_without_a_kubeconfig_would_use_the_local_cluster(monkeypatch):
+def test_a_kubeconfig_in_the_environment_does_not_redirect_the_demo(monkeypatch, tmp_path):
     started = []
-    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "shared-cluster"))
     monkeypatch.setattr(demo.LocalCluster, "up", lambda self: started.append(self.name))
 
-    kube = demo.target_cluster()
+    kube = demo.target_cluster(None)
 
     assert started == [demo.LocalCluster().name]
     assert kube.kubeconfig == demo.LocalCluster().kubeconfig
 
 
-def test_demo_with_a_kubeconfig_leaves_the_local_cluster_alone(monkeypatch, tmp_path):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "config"))
+def test_demo_with_the_kubeconfig_option_leaves_the_local_cluster_alone(monkeypatch, tmp_path):
     monkeypatch.setattr(demo.LocalCluster, "up", lambda self: _refuse_to_start())
 
-    assert demo.target_cluster().kubeconfig == tmp_path / "config"
+    assert demo.target_cluster(tmp_path / "config").kubeconfig == tmp_path / "config"
+
+
+def test_demo_refuses_a_kubeconfig_option_naming_no_file(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(demo.LocalCluster, "up", lambda self: _refuse_to_start())
+
+    with pytest.raises(SystemExit) as refused:
+        demo.main(["--kubeconfig", str(tmp_path / "missing")])
+
+    assert refused.value.code == 2
+    assert f"--kubeconfig {tmp_path / 'missing'}: no such file" in capsys.readouterr().err
 
 
 def _refuse_to_start():
-    raise AssertionError("the local cluster must not be started when KUBECONFIG is set")
+    raise AssertionError("the local cluster must not be started when --kubeconfig is given")

@@ -1,12 +1,14 @@
 """Every documented way through an ipool rollout, rehearsed on a cluster with the emulator.
 
     python -m harness.ipool.scenarios [--write docs/ipool.md] [--termination-delay 3]
+                                      [--kubeconfig FILE]
 
 Each scenario installs image 1.0.0 with three replicas in a fresh namespace whose pods the
 emulator serves (harness.ipool.emulator), then upgrades to 1.5.0 while a Recorder
-(harness.ipool.recorder) watches the pods. The cluster is the one in KUBECONFIG, else the
-project's local cluster, started when needed. With --write the measured table goes into a
-Markdown file, so the numbers in docs/ipool.md come from a run, never from a keyboard.
+(harness.ipool.recorder) watches the pods. The cluster is the one --kubeconfig names, else
+the project's local cluster, started when needed: a KUBECONFIG in the environment is ignored,
+so no rehearsal lands on a shared cluster by accident. With --write the measured table goes
+into a Markdown file, so the numbers in docs/ipool.md come from a run, never from a keyboard.
 
 The run is recorded first, as JSON next to the Markdown (docs/ipool.json), and the
 Markdown is rendered from that record alone: `--render docs/ipool.json` renders it again,
@@ -125,7 +127,9 @@ def render_recorded(record_path: Path) -> Path:
 
 
 class Rehearsal:
-    """A cluster with the emulator installed and running as a child process."""
+    """A cluster with the emulator installed and running as a child process, for the length
+    of a `with` block: on leaving it, even after a failure, the emulator is stopped and
+    uninstalled, since its gate (failurePolicy Fail) must not outlive the rehearsal."""
 
     def __init__(self, kube: Kube, termination_delay: float = emulator.DEFAULT_TERMINATION_DELAY):
         self.kube = kube
@@ -134,13 +138,22 @@ class Rehearsal:
         self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Rehearsal:
-        emulator.install(self.api)
-        self.start_emulator()
+        try:
+            emulator.install(self.api)
+            self.start_emulator()
+        except BaseException:
+            self.__exit__()  # a half-done install is cleaned up like a finished one
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stop_emulator()
-        self.api.close()
+        try:
+            self.stop_emulator()
+        finally:
+            try:
+                emulator.uninstall(self.api)
+            finally:
+                self.api.close()
 
     def start_emulator(self) -> None:
         command = [
@@ -442,15 +455,23 @@ def main(argv: list[str] | None = None) -> int:
         "--termination-delay", type=float, default=emulator.DEFAULT_TERMINATION_DELAY
     )
     parser.add_argument("--only", choices=list(SCENARIOS), action="append")
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="rehearse on this existing cluster (default: the local cluster, started if needed)",
+    )
     args = parser.parse_args(argv)
     if args.render:
         print(f"wrote {render_recorded(args.render)}")
         return 0
-    given = os.environ.get("KUBECONFIG")
-    cluster = None if given else LocalCluster()
-    if cluster is not None:
+    if args.kubeconfig is None:
+        cluster = LocalCluster()
         cluster.up()
-    kube = Kube(Path(given) if given else cluster.kubeconfig)  # type: ignore[union-attr]
+        args.kubeconfig = cluster.kubeconfig
+    elif not args.kubeconfig.is_file():
+        parser.error(f"--kubeconfig {args.kubeconfig}: no such file")
+    kube = Kube(args.kubeconfig)
     outcomes = []
     with Rehearsal(kube, args.termination_delay) as rehearsal:
         for key in args.only or SCENARIOS:

@@ -2,11 +2,12 @@
 finished rollout, once as a Deployment and once as a StatefulSet.
 
 python -m harness.ops.demo [--namespace-prefix NS] [--release NAME] [--set KEY=VALUE ...]
-                       [--render-only]
+                       [--kubeconfig FILE] [--render-only]
 
-It deploys into the cluster KUBECONFIG names when that is set, else into the project's local
-cluster (harness.cluster), which it starts when needed and leaves running for a look around;
-`python -m harness.cluster down` stops it. Each kind gets its own namespace,
+It deploys into the project's local cluster (harness.cluster), which it starts when needed and
+leaves running for a look around; `python -m harness.cluster down` stops it. An existing
+cluster is used only when --kubeconfig names it: a KUBECONFIG in the environment is ignored, so
+the demo never lands on a shared cluster by accident. Each kind gets its own namespace,
 <prefix>-deployment and <prefix>-statefulset. Installs and upgrades go through
 harness.ops.deploy, the code behind scripts/deploy. --render-only prints what would be deployed
 without any cluster.
@@ -15,7 +16,6 @@ without any cluster.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -28,7 +28,6 @@ from harness.chart.render import (
     DEFAULT_RELEASE,
     WORKLOAD_KINDS,
     Manifests,
-    parse_set_args,
     render,
 )
 from harness.cluster.local import ClusterError, LocalCluster
@@ -38,6 +37,7 @@ from harness.core.retry import WaitTimeout
 from harness.core.tools import ToolError, tool_path
 from harness.kube.client import Kube
 from harness.ops import deploy
+from harness.ops.cli import parse_set_args
 
 TAGS = ("1.0.0", "1.5.0")
 TIMEOUT = "5m"
@@ -84,12 +84,11 @@ def _rollout(workload: Obj) -> str:
     return f"strategy {strategy}" if strategy else "Kubernetes' default rolling update (25%/25%)"
 
 
-def target_cluster() -> Kube:
-    """The cluster in KUBECONFIG, else the local cluster, started if it is not running."""
-    given = os.environ.get("KUBECONFIG")
-    if given:
-        print(f"cluster: KUBECONFIG={given}")
-        return Kube(Path(given))
+def target_cluster(kubeconfig: Path | None) -> Kube:
+    """The cluster `kubeconfig` names, else the local cluster, started if it is not running."""
+    if kubeconfig is not None:
+        print(f"cluster: --kubeconfig {kubeconfig}")
+        return Kube(kubeconfig)
     cluster = LocalCluster()
     cluster.up()
     print(f"cluster: local, KUBECONFIG={cluster.kubeconfig}")
@@ -127,13 +126,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a chart value, as with helm --set",
     )
     parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="deploy into this existing cluster (default: the local cluster, started if needed)",
+    )
+    parser.add_argument(
         "--render-only", action="store_true", help="print the summary; touch no cluster"
     )
     args = parser.parse_args(argv)
+    if args.kubeconfig is not None and not args.kubeconfig.is_file():
+        parser.error(f"--kubeconfig {args.kubeconfig}: no such file")
     chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
     print(f"chart {chart['name']} {chart['version']} (app {chart['appVersion']})")
     try:
-        kube = None if args.render_only else target_cluster()
+        kube = None if args.render_only else target_cluster(args.kubeconfig)
         for kind in WORKLOAD_KINDS:
             namespace = f"{args.namespace_prefix}-{kind.lower()}"
             values = {**parse_set_args(args.set_values), "workload.kind": kind}
@@ -152,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ClusterError, ToolError, WaitTimeout) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if kube is not None and not os.environ.get("KUBECONFIG"):
+    if kube is not None and args.kubeconfig is None:
         print(
             "\nThe local cluster keeps running: "
             "`.tools/venv/bin/python -m harness.cluster down` stops it."

@@ -1,8 +1,13 @@
 """Fixtures of the end-to-end suite: one cluster per session, one namespace per test.
 
-The cluster is the one `KUBECONFIG` names when it is set, used as it is and left running;
-otherwise the project's local cluster (harness.cluster), started here when it is not already
-running and stopped at the end of the session only when this session started it.
+The cluster is the project's local cluster (harness.cluster), started here when it is not
+already running and stopped at the end of the session only when this session started it. An
+existing cluster is used, as it is and left running, only when `DFA_E2E_KUBECONFIG` names its
+kubeconfig (tests/e2e/target.py); a KUBECONFIG set in the shell is ignored, and for the session
+it names the suite's cluster, so nothing that reads it can reach another one.
+
+When the session ends, no cluster-wide object of the ipool emulator may be left that was not
+there when it began: any such object is removed and the session reported as failed.
 """
 
 from __future__ import annotations
@@ -11,29 +16,32 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from harness.cluster.local import LocalCluster
 from harness.core.proc import CommandError
 from harness.core.retry import wait_for
+from harness.ipool import emulator
+from harness.kube.api import KubeAPI
 from harness.kube.client import Kube
 from tests.e2e.release import ReleaseUnderTest
+from tests.e2e.target import E2E_KUBECONFIG, existing_cluster
 
 NAMESPACE_READY_S = 60.0
 
 
 @pytest.fixture(scope="session")
-def kube() -> Iterator[Kube]:
-    given = os.environ.get("KUBECONFIG")
+def suite_cluster() -> Iterator[Kube]:
+    """The cluster the module doc describes, up for the whole session."""
+    given = existing_cluster(os.environ)
     if given:
-        kube = Kube(Path(given))
+        kube = Kube(given)
         try:
             version = kube.server_version()
         except CommandError as error:
-            pytest.fail(f"KUBECONFIG={given} is set but its cluster does not answer:\n{error}")
-        print(f"\ne2e: using the cluster in KUBECONFIG={given} (Kubernetes {version})")
+            pytest.fail(f"{E2E_KUBECONFIG}={given} names a cluster that does not answer:\n{error}")
+        print(f"\ne2e: using the cluster in {E2E_KUBECONFIG}={given} (Kubernetes {version})")
         yield kube
         return
     cluster = LocalCluster()
@@ -44,6 +52,24 @@ def kube() -> Iterator[Kube]:
     finally:
         if started_here:
             cluster.down()
+
+
+@pytest.fixture(scope="session")
+def kube(suite_cluster: Kube) -> Iterator[Kube]:
+    """The suite's cluster, which KUBECONFIG names for the session; at the end, fails the
+    session if the ipool emulator's cluster-wide objects were left behind, removing them."""
+    api = KubeAPI(suite_cluster.kubeconfig)
+    found_at_start = set(emulator.installed(api))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KUBECONFIG", str(suite_cluster.kubeconfig))
+        yield suite_cluster
+    try:
+        left = [name for name in emulator.installed(api) if name not in found_at_start]
+        if left:
+            emulator.uninstall(api)
+    finally:
+        api.close()
+    assert not left, f"the e2e run left the ipool emulator's cluster-wide objects behind: {left}"
 
 
 NamespaceFactory = Callable[..., str]

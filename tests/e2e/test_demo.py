@@ -15,9 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def prefix(kube: Kube, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A namespace prefix of the demo's own, and KUBECONFIG pointing at the suite's cluster."""
-    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig))
+def prefix(kube: Kube) -> Iterator[str]:
+    """A namespace prefix of the demo's own."""
     prefix = f"e2e-demo-{secrets.token_hex(3)}"
     yield prefix
     for kind in ("deployment", "statefulset"):
@@ -29,7 +28,7 @@ def prefix(kube: Kube, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_demo_installs_1_0_0_then_upgrades_both_kinds_to_1_5_0(
     kube: Kube, prefix: str, capsys: pytest.CaptureFixture[str]
 ):
-    assert demo.main(["--namespace-prefix", prefix]) == 0
+    assert demo.main(["--namespace-prefix", prefix, "--kubeconfig", str(kube.kubeconfig)]) == 0
 
     out = capsys.readouterr().out
     assert 'deployment "dummy-flask-app" successfully rolled out' in out

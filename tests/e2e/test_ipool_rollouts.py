@@ -20,6 +20,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def rehearsal(kube: Kube) -> Iterator[scenarios.Rehearsal]:
+    """The emulator, running for this module; leaving the block uninstalls it, also after a
+    failed test (tests/e2e/test_ipool_emulator.py checks that)."""
     with scenarios.Rehearsal(kube) as rehearsal:
         yield rehearsal
 
