@@ -17,6 +17,7 @@ from harness.chart.plan import Plan
 from harness.container import bench
 from harness.container.load import WrkResult
 from harness.container.pod import MemorySample, PodSettings
+from harness.core import records
 from harness.core.tools import ROOT
 from harness.ipool import scenarios
 from harness.ipool.recorder import Measurement
@@ -152,13 +153,13 @@ def test_an_ipool_record_reads_back_as_the_outcomes_it_was_written_from():
         ),
         scenarios.Outcome("plain", "Plain way", _measurement()),
     )
-    assert scenarios.record_from_json(scenarios.record_to_json(record)) == record
+    assert scenarios.record_from_json(records.to_json(record)) == record
 
 
 def test_an_ipool_record_with_a_field_the_measurement_does_not_have_is_refused():
-    text = scenarios.record_to_json(
-        _ipool_record(scenarios.Outcome("a", "Way A", _measurement()))
-    ).replace('"peak_ips"', '"peak_ip"')
+    text = records.to_json(_ipool_record(scenarios.Outcome("a", "Way A", _measurement()))).replace(
+        '"peak_ips"', '"peak_ip"'
+    )
     with pytest.raises(TypeError, match="peak_ip"):
         scenarios.record_from_json(text)
 
@@ -339,7 +340,7 @@ def test_a_benchmark_record_reads_back_as_the_run_it_was_written_from():
         _server(bench.CEILING, {"/": 500.0, "/_health": 600.0}),
         bench.ServerResult("broken", "never started", {}, None, 0.0, 0.0, 0, False, "no image"),
     )
-    assert bench.record_from_json(bench.record_to_json(record)) == record
+    assert bench.record_from_json(records.to_json(record)) == record
 
 
 def test_the_render_flag_renders_the_report_next_to_a_record_without_docker(tmp_path: Path):

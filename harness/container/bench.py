@@ -30,7 +30,7 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from harness.container.pod import (
     start_container,
     up,
 )
+from harness.core import records
 from harness.core.proc import CommandError, run
 from harness.core.tools import ROOT
 
@@ -308,10 +309,6 @@ def pod_flags(pod: PodSettings) -> str:
     return " ".join(flags)
 
 
-def record_to_json(record: Record) -> str:
-    return json.dumps(asdict(record), indent=2, ensure_ascii=False) + "\n"
-
-
 def _server_from_dict(data: dict[str, Any]) -> ServerResult:
     idle = data["idle"]
     return ServerResult(
@@ -460,13 +457,6 @@ def report(record: Record) -> str:
     return "\n".join(lines)
 
 
-def render_recorded(record_path: Path) -> Path:
-    """Render the report next to a record (same name, .md) from the record alone."""
-    doc = record_path.with_suffix(".md")
-    doc.write_text(report(record_from_json(record_path.read_text())))
-    return doc
-
-
 def _run(engine: Engine, args: argparse.Namespace) -> Record:
     machine = _machine()  # before the load: the load average says what else was running
     pod = chart_pod_settings()
@@ -499,22 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="load time per row")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="report the median of N rounds")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--output",
-        type=Path,
-        default=OUTPUT,
-        help="the report; the run's record goes next to it (.json)",
-    )
-    output.add_argument(
-        "--render",
-        type=Path,
-        metavar="RECORD",
-        help="only render the report next to RECORD (a run's .json); no Docker, no wrk",
-    )
+    records.add_output_arguments(parser, "--output", OUTPUT, needs="Docker, no wrk")
     args = parser.parse_args(argv)
     if args.render:
-        print(f"written to {render_recorded(args.render)}")
+        print(f"written to {records.render_next_to(args.render, record_from_json, report)}")
         return 0
     engine = Engine()
     started = not engine.is_running()
@@ -526,13 +504,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if started:
             engine.stop()
-    recorded = args.output.with_suffix(".json")
-    recorded.parent.mkdir(parents=True, exist_ok=True)
-    recorded.write_text(record_to_json(record))
-    # Rendered from the record as read back, so the report is exactly what its record renders.
-    text = report(record_from_json(recorded.read_text()))
-    args.output.write_text(text)
-    print(text)
+    recorded = records.write(args.output, record, record_from_json, report)
+    print(args.output.read_text())
     print(f"written to {args.output} and {recorded}")
     return 0
 

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ import yaml
 
 from harness.chart.plan import Plan, plan_for
 from harness.chart.render import render
+from harness.core import records
 from harness.core.retry import wait_for
 from harness.core.templates import render_template
 from harness.core.tools import ROOT, tool_path
@@ -97,16 +98,12 @@ class Record:
     date: str
     cores: int
     architecture: str
-    replicas: int
-    old_tag: str
-    new_tag: str
     termination_delay_s: float
-    stall_window_s: float
     outcomes: list[Outcome]
-
-
-def record_to_json(record: Record) -> str:
-    return json.dumps(asdict(record), indent=2, ensure_ascii=False) + "\n"
+    replicas: int = REPLICAS
+    old_tag: str = OLD_TAG
+    new_tag: str = NEW_TAG
+    stall_window_s: float = STALL_WINDOW_S
 
 
 def record_from_json(text: str) -> Record:
@@ -117,13 +114,6 @@ def record_from_json(text: str) -> Record:
 def render_doc(record: Record) -> str:
     """docs/ipool.md's text: a function of the record alone (no clock, machine or cluster)."""
     return render_template(Path(__file__).parent, "ipool.md.j2", run=record)
-
-
-def render_recorded(record_path: Path) -> Path:
-    """Render the Markdown next to a record (same name, .md) from the record alone."""
-    doc = record_path.with_suffix(".md")
-    doc.write_text(render_doc(record_from_json(record_path.read_text())))
-    return doc
 
 
 class Rehearsal:
@@ -418,39 +408,16 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
 
 def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
     """Record the run next to `path` (same name, .json), then render `path` from that record."""
-    record = Record(
-        date=dt.date.today().isoformat(),
-        cores=os.cpu_count() or 1,
-        architecture=platform.machine(),
-        replicas=REPLICAS,
-        old_tag=OLD_TAG,
-        new_tag=NEW_TAG,
-        termination_delay_s=termination_delay,
-        stall_window_s=STALL_WINDOW_S,
-        outcomes=outcomes,
-    )
-    text = record_to_json(record)
-    path.with_suffix(".json").write_text(text)
-    # Rendered from the record as read back, so the page is exactly what its record renders.
-    path.write_text(render_doc(record_from_json(text)))
+    today, cores = dt.date.today().isoformat(), os.cpu_count() or 1
+    record = Record(today, cores, platform.machine(), termination_delay, outcomes)
+    records.write(path, record, record_from_json, render_doc)
 
 
 def main(argv: list[str] | None = None) -> int:
     from harness.cluster.local import LocalCluster
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument(
-        "--write",
-        type=Path,
-        help="write the measured table to this file, and the run's record next to it (.json)",
-    )
-    output.add_argument(
-        "--render",
-        type=Path,
-        metavar="RECORD",
-        help="only render the Markdown next to RECORD (a --write run's .json); no cluster",
-    )
+    records.add_output_arguments(parser, "--write", None, needs="cluster")
     parser.add_argument(
         "--termination-delay", type=float, default=emulator.DEFAULT_TERMINATION_DELAY
     )
@@ -463,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.render:
-        print(f"wrote {render_recorded(args.render)}")
+        print(f"wrote {records.render_next_to(args.render, record_from_json, render_doc)}")
         return 0
     if args.kubeconfig is None:
         cluster = LocalCluster()
