@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.cluster.local import LocalCluster
+from harness.cluster.target import target_cluster
 from harness.ops import demo
 
 
@@ -36,29 +38,34 @@ def test_demo_reports_bad_values_and_fails(capsys):
 def test_a_kubeconfig_in_the_environment_does_not_redirect_the_demo(monkeypatch, tmp_path):
     started = []
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "shared-cluster"))
-    monkeypatch.setattr(demo.LocalCluster, "up", lambda self: started.append(self.name))
+    monkeypatch.setattr(LocalCluster, "up", lambda self: started.append(self.name))
 
-    kube = demo.target_cluster(None)
+    kube = target_cluster(None)
 
-    assert started == [demo.LocalCluster().name]
-    assert kube.kubeconfig == demo.LocalCluster().kubeconfig
+    assert started == [LocalCluster().name]
+    assert kube.kubeconfig == LocalCluster().kubeconfig
 
 
 def test_demo_with_the_kubeconfig_option_leaves_the_local_cluster_alone(monkeypatch, tmp_path):
-    monkeypatch.setattr(demo.LocalCluster, "up", lambda self: _refuse_to_start())
+    monkeypatch.setattr(LocalCluster, "up", lambda self: _refuse_to_start())
 
-    assert demo.target_cluster(tmp_path / "config").kubeconfig == tmp_path / "config"
+    assert target_cluster(tmp_path / "config").kubeconfig == tmp_path / "config"
 
 
 def test_demo_refuses_a_kubeconfig_option_naming_no_file(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(demo.LocalCluster, "up", lambda self: _refuse_to_start())
+    monkeypatch.setattr(LocalCluster, "up", lambda self: _refuse_to_start())
 
     with pytest.raises(SystemExit) as refused:
         demo.main(["--kubeconfig", str(tmp_path / "missing")])
 
     assert refused.value.code == 2
-    assert f"--kubeconfig {tmp_path / 'missing'}: no such file" in capsys.readouterr().err
+    assert f"argument --kubeconfig: {tmp_path / 'missing'}: no such file" in capsys.readouterr().err
 
 
 def _refuse_to_start():
     raise AssertionError("the local cluster must not be started when --kubeconfig is given")
+
+
+def test_a_set_without_a_value_is_one_error_line(capsys):
+    assert demo.main(["--render-only", "--set", "image.tag"]) == 1
+    assert capsys.readouterr().err.strip() == "error: --set takes KEY=VALUE, got 'image.tag'"

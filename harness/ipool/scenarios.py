@@ -38,6 +38,7 @@ import yaml
 
 from harness.chart.plan import Plan, plan_for
 from harness.chart.render import render
+from harness.cluster.target import add_kubeconfig_argument, target_cluster
 from harness.core import records
 from harness.core.retry import wait_for
 from harness.core.templates import render_template
@@ -414,31 +415,18 @@ def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.cluster.local import LocalCluster
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     records.add_output_arguments(parser, "--write", None, needs="cluster")
     parser.add_argument(
         "--termination-delay", type=float, default=emulator.DEFAULT_TERMINATION_DELAY
     )
     parser.add_argument("--only", choices=list(SCENARIOS), action="append")
-    parser.add_argument(
-        "--kubeconfig",
-        type=Path,
-        metavar="FILE",
-        help="rehearse on this existing cluster (default: the local cluster, started if needed)",
-    )
+    add_kubeconfig_argument(parser, "rehearse on")
     args = parser.parse_args(argv)
     if args.render:
         print(f"wrote {records.render_next_to(args.render, record_from_json, render_doc)}")
         return 0
-    if args.kubeconfig is None:
-        cluster = LocalCluster()
-        cluster.up()
-        args.kubeconfig = cluster.kubeconfig
-    elif not args.kubeconfig.is_file():
-        parser.error(f"--kubeconfig {args.kubeconfig}: no such file")
-    kube = Kube(args.kubeconfig)
+    kube = target_cluster(args.kubeconfig)
     outcomes = []
     with Rehearsal(kube, args.termination_delay) as rehearsal:
         for key in args.only or SCENARIOS:

@@ -30,13 +30,13 @@ from harness.chart.render import (
     Manifests,
     render,
 )
-from harness.cluster.local import ClusterError, LocalCluster
+from harness.cluster.local import ClusterError
+from harness.cluster.target import add_kubeconfig_argument, target_cluster
 from harness.core.objects import Obj
 from harness.core.proc import CommandError
-from harness.core.retry import WaitTimeout
-from harness.core.tools import ToolError, tool_path
+from harness.core.tools import tool_path
 from harness.kube.client import Kube
-from harness.ops import deploy
+from harness.ops import cli, deploy
 from harness.ops.cli import parse_set_args
 
 TAGS = ("1.0.0", "1.5.0")
@@ -84,17 +84,6 @@ def _rollout(workload: Obj) -> str:
     return f"strategy {strategy}" if strategy else "Kubernetes' default rolling update (25%/25%)"
 
 
-def target_cluster(kubeconfig: Path | None) -> Kube:
-    """The cluster `kubeconfig` names, else the local cluster, started if it is not running."""
-    if kubeconfig is not None:
-        print(f"cluster: --kubeconfig {kubeconfig}")
-        return Kube(kubeconfig)
-    cluster = LocalCluster()
-    cluster.up()
-    print(f"cluster: local, KUBECONFIG={cluster.kubeconfig}")
-    return Kube(cluster.kubeconfig)
-
-
 def roll_out(kube: Kube, release: str, namespace: str, values: Mapping[str, str]) -> None:
     """Deploy with harness.ops.deploy, printing each command and the rollout's own report."""
     target = deploy.Release(release, namespace, set=values, timeout=TIMEOUT)
@@ -125,18 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="a chart value, as with helm --set",
     )
-    parser.add_argument(
-        "--kubeconfig",
-        type=Path,
-        metavar="FILE",
-        help="deploy into this existing cluster (default: the local cluster, started if needed)",
-    )
+    add_kubeconfig_argument(parser, "deploy into")
     parser.add_argument(
         "--render-only", action="store_true", help="print the summary; touch no cluster"
     )
     args = parser.parse_args(argv)
-    if args.kubeconfig is not None and not args.kubeconfig.is_file():
-        parser.error(f"--kubeconfig {args.kubeconfig}: no such file")
     chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
     print(f"chart {chart['name']} {chart['version']} (app {chart['appVersion']})")
     try:
@@ -156,8 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(error if error.stderr.strip() == "" else error.stderr.strip(), file=sys.stderr)
         return 1
-    except (ClusterError, ToolError, WaitTimeout) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (ClusterError, *cli.EXPECTED) as error:
+        print(f"error: {cli.one_line(error)}", file=sys.stderr)
         return 1
     if kube is not None and args.kubeconfig is None:
         print(
