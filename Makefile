@@ -18,6 +18,7 @@ setup: $(VENV_OK) ## install every pinned tool the tests need into .tools/ (need
 	$(PYTHON) -m harness.toolchain.debian install
 	$(PYTHON) -m harness.toolchain.gotools install
 	$(PYTHON) -m harness.toolchain.controlplane install
+	$(PYTHON) -m harness.toolchain.node install
 
 setup-scripts: $(SCRIPTS_OK) ## only what scripts/ need: a venv and the pinned helm
 	$(PYTHON) -m harness.toolchain.gotools install helm

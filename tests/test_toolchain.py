@@ -1,10 +1,21 @@
-"""The installers' own choices: where the pinned helm comes from, which tools `install` takes."""
+"""The installers' own choices (where helm comes from, which tools `install` takes) and what they
+build for the node (the pause image)."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import re
+import signal
+import subprocess
+import tarfile
+from pathlib import Path
+
 import pytest
 
-from harness.toolchain import gotools
+from harness.core.retry import wait_for
+from harness.toolchain import gotools, node
 
 
 def test_the_helm_wheel_holds_the_official_pinned_helm(tmp_path):
@@ -50,3 +61,62 @@ def test_every_python_pin_is_read_from_the_requirement_files():
     assert pins["pyyaml"] == "6.0.3", "from requirements/scripts.txt"
     assert pins["pytest"] == "9.2.0", "from requirements/dev.txt"
     assert pins["flask"] == "3.1.3", "from app/requirements.txt"
+
+
+def archive_members(archive: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+
+
+def blob(members: dict[str, bytes], digest: str) -> bytes:
+    data = members[f"blobs/sha256/{digest.removeprefix('sha256:')}"]
+    assert hashlib.sha256(data).hexdigest() == digest.removeprefix("sha256:"), digest
+    return data
+
+
+def test_the_pause_archive_is_an_oci_image_whose_one_layer_holds_the_program():
+    members = archive_members(node.pause_archive(b"\x7fELF program", "example.local/pause:1"))
+
+    [entry] = json.loads(members["index.json"])["manifests"]
+    assert entry["annotations"]["io.containerd.image.name"] == "example.local/pause:1"
+    manifest = json.loads(blob(members, entry["digest"]))
+    config = json.loads(blob(members, manifest["config"]["digest"]))
+    [layer] = manifest["layers"]
+    layer_tar = blob(members, layer["digest"])
+    assert config["rootfs"]["diff_ids"] == [layer["digest"]]
+    assert config["config"]["Entrypoint"] == ["/pause"]
+    with tarfile.open(fileobj=io.BytesIO(layer_tar)) as tar:
+        [program] = tar.getmembers()
+        assert (program.name, program.mode) == ("pause", 0o755)
+        assert tar.extractfile(program).read() == b"\x7fELF program"
+
+
+def test_the_pause_archive_is_the_same_bytes_every_time():
+    assert node.pause_archive(b"program") == node.pause_archive(b"program")
+
+
+def catches(pid: int, sig: int) -> bool:
+    """Whether process `pid` has a handler for `sig` (its SigCgt mask in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(re.search(r"^SigCgt:\s+([0-9a-f]+)$", status, re.MULTILINE).group(1), 16)
+    return bool(mask >> (sig - 1) & 1)
+
+
+def test_the_pause_program_exits_cleanly_on_sigterm():
+    process = subprocess.Popen([node.PAUSE_BINARY])
+    try:
+        wait_for(lambda: catches(process.pid, signal.SIGTERM), "pause to catch SIGTERM", 10, 0.01)
+        assert process.poll() is None, "pause exited by itself"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+    finally:
+        process.kill()
+
+
+@pytest.mark.parametrize("tool", node.GO_TOOLS, ids=lambda tool: tool.name)
+def test_every_node_tool_is_installed_at_its_pinned_version(tool):
+    assert tool.is_pinned(tool.link), f"{tool.link}: run `make setup`"
+
+
+def test_the_pause_image_archive_is_built():
+    assert node.PAUSE_ARCHIVE.exists(), "run `make setup`"

