@@ -8,26 +8,37 @@
 kwokctl's binary runtime starts etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler and the kwok controller as local processes from .tools/bin (nothing is
 downloaded) and keeps its state under .tools/scratch/cluster (``KWOK_WORKDIR``); the
-kubeconfig is written there too, never to ~/.kube/config. Every listener binds 127.0.0.1.
-kwok plays the kubelet of a few fake nodes: pods become Running and Ready without running
-any container, and pods owned by a Job complete.
+kubeconfig is written there too, never to ~/.kube/config. kwok plays the kubelet of a few
+fake nodes: pods become Running and Ready without running any container, and pods owned by
+a Job complete.
+
+All of it runs inside network and mount namespaces of its own (harness.cluster.netns),
+started by kwokctl run through `nsenter`; every component binds 127.0.0.1 in there. The
+only way in from the root namespace is the holder's forward of the API server's port on
+127.0.0.1, the same port as inside, so one kubeconfig serves both sides.
+
+Addresses come from 198.18.0.0/15, the range reserved for network benchmarks in labs
+(RFC 2544): never routed anywhere, so nothing of the cluster's could be mistaken for, or
+reach, a real host.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cluster.listeners import listeners
+from harness.cluster.netns import Forward, NamespaceError, Namespaces
 from harness.core.proc import CommandError, run
 from harness.core.retry import WaitTimeout, wait_for
 from harness.core.tools import TOOLS_DIR, ToolError, tool_env, tool_path
@@ -39,6 +50,8 @@ SCRATCH_DIR = TOOLS_DIR / "scratch" / "cluster"
 CLUSTER_NAME = "dummy-flask-app"
 NODE_COUNT = 2
 LOOPBACK = "127.0.0.1"
+NODE_IP = "198.18.0.1"
+SERVICE_CIDR = "198.19.0.0/16"
 
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
@@ -77,7 +90,7 @@ class LocalCluster:
         env["KUBECACHEDIR"] = str(KUBE_CACHE_DIR)
         return env
 
-    def config(self) -> dict[str, object]:
+    def config(self, port: int) -> dict[str, object]:
         """kwokctl's configuration, which it reads from $KWOK_WORKDIR/kwok.yaml."""
         return {
             "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
@@ -94,12 +107,42 @@ class LocalCluster:
                 "kwokControllerBinary": str(controlplane.binary("kwok")),
                 "etcdBinary": str(controlplane.binary("etcd")),
                 "kubectlBinary": str(tool_path("kubectl")),
+                # Fixed, so that the holder can forward the same port before kwokctl starts.
+                "kubeApiserverPort": port,
             },
+            "componentsPatches": [
+                {
+                    "name": "kube-apiserver",
+                    "extraArgs": [
+                        # The namespace has no default route to guess an address from.
+                        {"key": "advertise-address", "value": NODE_IP},
+                        {"key": "service-cluster-ip-range", "value": SERVICE_CIDR},
+                        # The node's name resolves nowhere; its address is all there is.
+                        {"key": "kubelet-preferred-address-types", "value": "InternalIP"},
+                    ],
+                },
+                {
+                    # The binary runtime lets kwok manage every node; only its own fake
+                    # ones may be, so that a real kubelet's node stays the kubelet's.
+                    "name": "kwok-controller",
+                    "extraArgs": [
+                        {"key": "manage-all-nodes", "value": "false"},
+                        {
+                            "key": "manage-nodes-with-annotation-selector",
+                            "value": "kwok.x-k8s.io/node=fake",
+                        },
+                    ],
+                },
+            ],
         }
+
+    @property
+    def namespaces(self) -> Namespaces:
+        return Namespaces(self.scratch / "netns", NODE_IP, SERVICE_CIDR)
 
     def kwokctl(self, *args: str, timeout: float = KWOKCTL_TIMEOUT_S) -> str:
         command = [str(controlplane.binary("kwokctl")), "--name", self.name, *args]
-        return run(command, env=self.env(), timeout=timeout).stdout
+        return run(self.namespaces.enter(command), env=self.env(), timeout=timeout).stdout
 
     def kubectl(self, *args: str, timeout: float = 30.0) -> str:
         command = [str(tool_path("kubectl")), "--kubeconfig", str(self.kubeconfig), *args]
@@ -132,6 +175,11 @@ class LocalCluster:
                 found.append(int(entry.name))
         return sorted(found)
 
+    def all_processes(self) -> list[int]:
+        """The components and the namespaces' holder."""
+        holder = self.namespaces.holder()
+        return sorted([*self.processes(), *([holder] if holder else [])])
+
     def up(self, timeout: float = START_TIMEOUT_S) -> None:
         """Start the cluster and wait until its nodes are Ready; keep a healthy one as it is."""
         if self.is_healthy():
@@ -141,9 +189,15 @@ class LocalCluster:
             print(f"cluster {self.name}: clearing what a previous run left behind")
             self.down()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "kwok.yaml").write_text(json.dumps(self.config(), indent=2) + "\n")
         print(f"cluster {self.name}: starting kube {controlplane.KUBE_VERSION} with kwokctl")
         start = time.monotonic()
+        port = free_loopback_port()
+        (self.workdir / "kwok.yaml").write_text(json.dumps(self.config(port), indent=2) + "\n")
+        try:
+            self.namespaces.start([Forward(port, (LOOPBACK, port))], timeout)
+        except NamespaceError as exc:
+            self.down()
+            raise ClusterError(str(exc)) from exc
         try:
             self.kwokctl(
                 "create",
@@ -186,12 +240,16 @@ class LocalCluster:
 
     def down(self) -> None:
         """Stop every component and remove the cluster's state; verify nothing is left."""
-        if self.cluster_dir.exists():
+        if self.cluster_dir.exists() and self.namespaces.holder() is not None:
             try:
                 self.kwokctl("delete", "cluster", "--force", "--kubeconfig", str(self.kubeconfig))
             except CommandError as exc:
                 print(f"kwokctl delete cluster failed, stopping by pid instead:\n{exc}")
         self._kill_leftovers()
+        try:
+            self.namespaces.stop()
+        except NamespaceError as exc:
+            raise ClusterError(str(exc)) from exc
         for path in (self.cluster_dir, self.kubeconfig):
             _remove(path)
         print(f"cluster {self.name}: stopped")
@@ -228,60 +286,16 @@ class LocalCluster:
             f"cluster {self.name}: running Kubernetes {version} at {server}",
             f"KUBECONFIG={self.kubeconfig}",
             "listening:",
-            *(f"  {listener}" for listener in listeners(self.processes())),
+            *(f"  {listener}" for listener in listeners(self.all_processes())),
         ]
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class Listener:
-    pid: int
-    command: str
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address
-    port: int
-
-    @property
-    def on_loopback(self) -> bool:
-        return self.address.is_loopback
-
-    def __str__(self) -> str:
-        return f"{self.command}[{self.pid}] on {self.address}:{self.port}"
-
-
-def listeners(pids: Sequence[int]) -> list[Listener]:
-    """The TCP sockets in LISTEN state that `pids` hold, read from /proc like `ss -ltnp`."""
-    owner: dict[str, int] = {}
-    for pid in pids:
-        try:
-            fds = list(Path(f"/proc/{pid}/fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                owner[target[len("socket:[") : -1]] = pid
-    found = []
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if state != "0A" or inode not in owner:  # 0A: LISTEN
-                continue
-            address_hex, port_hex = local.split(":")
-            pid = owner[inode]
-            command = Path(f"/proc/{pid}/comm").read_text().strip()
-            found.append(Listener(pid, command, _proc_address(address_hex), int(port_hex, 16)))
-    return found
-
-
-def _proc_address(hex_text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """/proc/net/tcp* print addresses as 32-bit words in host (little-endian) byte order."""
-    raw = bytes.fromhex(hex_text)
-    packed = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    return ipaddress.ip_address(packed)
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the namespace inside is empty, so free there too)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
 
 
 def _remove(path: Path) -> None:

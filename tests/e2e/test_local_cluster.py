@@ -1,4 +1,5 @@
-"""The project's local cluster: pinned version, loopback only, crash-safe, leaves nothing behind.
+"""The project's local cluster: pinned version, in namespaces of its own reached over loopback
+only, crash-safe, leaves nothing behind and no host-wide setting changed.
 
 These tests start a second local cluster of their own (in another scratch folder), so they
 can crash and stop it without disturbing the cluster the other e2e tests use.
@@ -10,10 +11,12 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from harness.cluster.local import LocalCluster, listeners
+from harness.cluster.listeners import listeners, network_namespace
+from harness.cluster.local import LocalCluster
 from harness.core.retry import wait_until_gone
 from harness.core.tools import TOOLS_DIR
 from harness.kube.client import Kube
@@ -22,10 +25,30 @@ from harness.toolchain import controlplane
 pytestmark = pytest.mark.e2e
 
 COMPONENTS = {"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok-controller"}
+# Host-wide settings a kubelet or kube-proxy would change if it could; none may change.
+HOST_SYSCTLS = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+    "net/netfilter/nf_conntrack_max",
+)
+
+
+def host_sysctls() -> dict[str, str]:
+    paths = {key: Path("/proc/sys") / key for key in HOST_SYSCTLS}
+    return {key: path.read_text().strip() for key, path in paths.items() if path.exists()}
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
+def sysctls_before() -> dict[str, str]:
+    return host_sysctls()
+
+
+@pytest.fixture(scope="module")
+def cluster(sysctls_before: dict[str, str]) -> Iterator[LocalCluster]:
     scratch = TOOLS_DIR / "scratch" / "cluster-lifecycle"
     cluster = LocalCluster(scratch=scratch, name="lifecycle", nodes=1)
     cluster.up()
@@ -39,12 +62,24 @@ def test_the_api_server_reports_the_pinned_kubernetes_version(cluster: LocalClus
     assert Kube(cluster.kubeconfig).server_version() == controlplane.KUBE_VERSION
 
 
-def test_every_component_listens_on_loopback_only(cluster: LocalCluster):
-    found = listeners(cluster.processes())
+def test_the_components_listen_inside_the_clusters_own_namespace(cluster: LocalCluster):
+    found = listeners(cluster.all_processes())
+    root = network_namespace()
 
     # /proc/<pid>/comm is cut at 15 characters: kube-controller(-manager).
-    assert {listener.command for listener in found} >= COMPONENTS
-    assert [str(x) for x in found if not x.on_loopback] == []
+    inside = {listener.command for listener in found if listener.namespace != root}
+    assert inside >= COMPONENTS
+    assert all(network_namespace(pid) != root for pid in cluster.processes())
+
+
+def test_the_root_namespace_sees_only_a_loopback_port_of_the_cluster(cluster: LocalCluster):
+    root = network_namespace()
+    in_root = [
+        listener for listener in listeners(cluster.all_processes()) if listener.namespace == root
+    ]
+
+    assert [str(x) for x in in_root if not x.on_loopback] == []
+    assert [x.pid for x in in_root] == [cluster.namespaces.holder()], "the holder's forward only"
 
 
 def test_the_kubeconfig_is_in_the_scratch_folder_and_points_at_loopback(cluster: LocalCluster):
@@ -68,9 +103,23 @@ def test_a_second_start_after_a_crash_works(cluster: LocalCluster):
 
 def test_stopping_leaves_no_process_and_no_state(cluster: LocalCluster):
     assert cluster.processes()
+    holder = cluster.namespaces.holder()
+    namespace = network_namespace(holder)
 
     cluster.down()
 
-    assert cluster.processes() == []
+    assert cluster.all_processes() == []
     assert not cluster.cluster_dir.exists()
     assert not cluster.kubeconfig.exists()
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _in(p, namespace)]
+
+
+def test_no_host_wide_setting_changed(cluster: LocalCluster, sysctls_before: dict[str, str]):
+    assert host_sysctls() == sysctls_before
+
+
+def _in(pid: str, namespace: str) -> bool:
+    try:
+        return network_namespace(pid) == namespace
+    except OSError:
+        return False
