@@ -37,8 +37,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cluster import registry
 from harness.cluster.listeners import listeners
 from harness.cluster.netns import Forward, NamespaceError, Namespaces
+from harness.cluster.node import Node, NodeError
 from harness.core.proc import CommandError, run
 from harness.core.retry import WaitTimeout, wait_for
 from harness.core.tools import TOOLS_DIR, ToolError, tool_env, tool_path
@@ -140,20 +142,37 @@ class LocalCluster:
     def namespaces(self) -> Namespaces:
         return Namespaces(self.scratch / "netns", NODE_IP, SERVICE_CIDR)
 
+    @property
+    def push_port_file(self) -> Path:
+        return self.scratch / "registry-port"
+
+    @property
+    def registry_address(self) -> str:
+        """Where the root namespace pushes images to the node's registry: 127.0.0.1:<port>."""
+        return f"{LOOPBACK}:{int(self.push_port_file.read_text())}"
+
+    @property
+    def node(self) -> Node:
+        """The real node: a kubelet with containerd, running containers."""
+        return Node(self.namespaces, self.kubeconfig, self.scratch / "node")
+
     def kwokctl(self, *args: str, timeout: float = KWOKCTL_TIMEOUT_S) -> str:
         command = [str(controlplane.binary("kwokctl")), "--name", self.name, *args]
         return run(self.namespaces.enter(command), env=self.env(), timeout=timeout).stdout
 
+    def _kubectl_command(self) -> list[str]:
+        return [str(tool_path("kubectl")), "--kubeconfig", str(self.kubeconfig)]
+
     def kubectl(self, *args: str, timeout: float = 30.0) -> str:
-        command = [str(tool_path("kubectl")), "--kubeconfig", str(self.kubeconfig), *args]
-        return run(command, env=self.env(), timeout=timeout).stdout
+        return run([*self._kubectl_command(), *args], env=self.env(), timeout=timeout).stdout
 
     def is_healthy(self) -> bool:
-        """The API server answers /readyz through our kubeconfig."""
+        """The API server answers /readyz through our kubeconfig, and the real node is Ready."""
         if not self.kubeconfig.exists():
             return False
         try:
-            return self.kubectl("get", "--raw", "/readyz", timeout=10).strip() == "ok"
+            serving = self.kubectl("get", "--raw", "/readyz", timeout=10).strip() == "ok"
+            return serving and self.node.is_ready(self._kubectl_command())
         except CommandError:
             return False
 
@@ -176,9 +195,10 @@ class LocalCluster:
         return sorted(found)
 
     def all_processes(self) -> list[int]:
-        """The components and the namespaces' holder."""
+        """The components, the node's containers and the namespaces' holder."""
         holder = self.namespaces.holder()
-        return sorted([*self.processes(), *([holder] if holder else [])])
+        found = {*self.processes(), *self.node.cgroup_processes(), *([holder] if holder else [])}
+        return sorted(found)
 
     def up(self, timeout: float = START_TIMEOUT_S) -> None:
         """Start the cluster and wait until its nodes are Ready; keep a healthy one as it is."""
@@ -191,10 +211,12 @@ class LocalCluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         print(f"cluster {self.name}: starting kube {controlplane.KUBE_VERSION} with kwokctl")
         start = time.monotonic()
-        port = free_loopback_port()
+        port, push = free_loopback_ports(2)
         (self.workdir / "kwok.yaml").write_text(json.dumps(self.config(port), indent=2) + "\n")
+        self.push_port_file.write_text(f"{push}\n")
+        forwards = [Forward(port, (LOOPBACK, port)), Forward(push, (LOOPBACK, registry.PORT))]
         try:
-            self.namespaces.start([Forward(port, (LOOPBACK, port))], timeout)
+            self.namespaces.start(forwards, timeout)
         except NamespaceError as exc:
             self.down()
             raise ClusterError(str(exc)) from exc
@@ -211,14 +233,15 @@ class LocalCluster:
                 timeout=timeout + 30,
             )
             self.kwokctl("scale", "node", "--replicas", str(self.nodes))
-        except CommandError as exc:
+            self.node.start(self._kubectl_command(), timeout)
+        except (CommandError, NodeError, WaitTimeout) as exc:
             logs = self.cluster_dir / "logs"
             self.down()
             raise ClusterError(
-                f"{exc}\n\nkwokctl could not start the cluster (logs: {logs})"
+                f"{exc}\n\nthe cluster could not start (logs: {logs}, {self.node.logs})"
             ) from exc
         try:
-            wait_for(self._nodes_ready, f"{self.nodes} Ready nodes", timeout)
+            wait_for(self._nodes_ready, f"{self.nodes + 1} Ready nodes", timeout)
             wait_for(
                 lambda: self.kubectl("get", "serviceaccount", "default", "-o", "name"),
                 "the default ServiceAccount (the controller manager is working)",
@@ -236,10 +259,14 @@ class LocalCluster:
             for condition in node["status"].get("conditions", [])
             if condition["type"] == "Ready" and condition["status"] == "True"
         ]
-        return len(ready) >= self.nodes
+        return len(ready) >= self.nodes + 1  # and the real node
 
     def down(self) -> None:
         """Stop every component and remove the cluster's state; verify nothing is left."""
+        try:
+            self.node.stop()
+        except NodeError as exc:
+            raise ClusterError(str(exc)) from exc
         if self.cluster_dir.exists() and self.namespaces.holder() is not None:
             try:
                 self.kwokctl("delete", "cluster", "--force", "--kubeconfig", str(self.kubeconfig))
@@ -250,7 +277,8 @@ class LocalCluster:
             self.namespaces.stop()
         except NamespaceError as exc:
             raise ClusterError(str(exc)) from exc
-        for path in (self.cluster_dir, self.kubeconfig):
+        # Only now: the node's container mounts lived in the namespaces just ended.
+        for path in (self.cluster_dir, self.kubeconfig, self.node.state, self.push_port_file):
             _remove(path)
         print(f"cluster {self.name}: stopped")
 
@@ -291,11 +319,13 @@ class LocalCluster:
         return "\n".join(lines)
 
 
-def free_loopback_port() -> int:
-    """A TCP port free on 127.0.0.1 now (the namespace inside is empty, so free there too)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
+def free_loopback_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports free on 127.0.0.1 now (and inside: that namespace is new)."""
+    with contextlib.ExitStack() as probes:
+        sockets = [probes.enter_context(socket.socket()) for _ in range(count)]
+        for probe in sockets:
+            probe.bind((LOOPBACK, 0))
+        return [probe.getsockname()[1] for probe in sockets]
 
 
 def _remove(path: Path) -> None:

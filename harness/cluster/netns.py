@@ -13,8 +13,8 @@ The holder is one long-lived process (`python -m harness.cluster.netns`) that:
 1. opens its loopback listeners in the root network namespace;
 2. unshares a network and a mount namespace (the daemons and the kubelet's volume mounts
    must share one mount namespace; `ip netns exec` would give each command a fresh one);
-3. makes the mount namespace a slave of the host's (mounts come in, none go out), brings up
-   `lo` with the node's address and routes the Service range there;
+3. makes the mount namespace a slave of the host's (mounts come in, none go out), mounts a
+   /run of its own, brings up `lo` with the node's address and routes the Service range there;
 4. hides the host-wide sysctls the kubelet would otherwise rewrite (vm.overcommit_memory,
    kernel.panic, kernel.panic_on_oops) behind files holding the values it wants, bind-mounted
    in this mount namespace only;
@@ -125,6 +125,9 @@ def enter_namespaces(node_ip: str, service_cidr: str, sysctl_dir: Path) -> None:
     _unshare(CLONE_NEWNET | CLONE_NEWNS)
     _sh("mount", "--make-rslave", "/")
     _sh("mount", "--make-rshared", "/")
+    # A /run of its own: the node's sockets, containerd's fixed shim folder (/run/containerd/s,
+    # shared by every containerd of a host) and its pods' namespaces stay inside, and go with it.
+    _sh("mount", "--types", "tmpfs", "--options", "mode=0755", "tmpfs", "/run")
     _sh("ip", "link", "set", "lo", "up")
     _sh("ip", "address", "add", f"{node_ip}/32", "dev", "lo")
     # The Service range has no route in a namespace without a default one; kube-proxy's

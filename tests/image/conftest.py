@@ -1,8 +1,9 @@
-"""Fixtures of the image tests: the project's own Docker Engine, the built image, the chart's pod.
+"""Fixtures of the image tests: the chart's pod settings and the app started with them.
 
-The engine is started once per session (or reused when `python -m harness.container up`
-left one running) and stopped at the end if the session started it, checking that none of
-its processes is left. Every test that runs a container removes it afterwards.
+The engine and the image come from tests/conftest.py. The engine is started once per
+session (or reused when `python -m harness.container up` left one running) and stopped at
+the end if the session started it, checking that none of its processes is left. Every test
+that runs a container removes it afterwards.
 """
 
 from __future__ import annotations
@@ -12,40 +13,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pytest
 
-from harness.container.baseimage import ensure_base_image
 from harness.container.engine import Engine
 from harness.container.pod import (
     Container,
     PodSettings,
-    build_app_image,
     chart_pod_settings,
     run_args,
     start_container,
 )
 
 StartApp = Callable[..., Container]
-
-
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Engine]:
-    engine = Engine()
-    started = engine.start()
-    yield engine
-    if started:
-        engine.stop()
-        leftovers = engine.leftover_processes()
-        assert not leftovers, f"the engine left processes behind: {leftovers}"
-
-
-@pytest.fixture(scope="session")
-def base_image(engine: Engine) -> str:
-    return ensure_base_image(engine, log=False)
-
-
-@pytest.fixture(scope="session")
-def app_image(engine: Engine, base_image: str) -> str:
-    """The repo's Dockerfile, built now: a stale image from an earlier run proves nothing."""
-    return build_app_image(engine, base_image=base_image)
 
 
 @pytest.fixture(scope="session")
