@@ -29,15 +29,10 @@ def test_the_helm_wheel_holds_the_official_pinned_helm(tmp_path):
 
 def installed_by(argv: list[str]) -> list[list[str]]:
     calls: list[list[str]] = []
-    code = gotools.installer_main(
-        argv,
-        module="harness.toolchain.example",
-        description=None,
-        install=calls.append,
-        versions=list,
-        errors=(),
-        names=["helm", "ct"],
+    example = gotools.Installer(
+        "harness.toolchain.example", None, calls.append, list, names=["helm", "ct"]
     )
+    code = example.main(argv)
     assert code == 0
     return calls
 

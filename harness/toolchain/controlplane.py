@@ -36,9 +36,9 @@ from harness.toolchain.gotools import (
     BUILD_TIMEOUT_S,
     GO_DIR,
     GoTool,
+    Installer,
     build_env,
     install,
-    installer_main,
     version_table,
 )
 
@@ -337,15 +337,7 @@ def version_lines() -> list[str]:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return installer_main(
-        argv,
-        module="harness.toolchain.controlplane",
-        description=__doc__,
-        install=install_all,
-        versions=version_lines,
-        errors=(ToolError,),
-    )
+main = Installer("harness.toolchain.controlplane", __doc__, install_all, version_lines).main
 
 
 if __name__ == "__main__":

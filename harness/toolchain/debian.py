@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from harness.core.proc import CommandError, run
-from harness.toolchain.gotools import installer_main, version_table
+from harness.toolchain.gotools import Installer, version_table
 
 # Package -> the version the image tests and the benchmark were measured with.
 PACKAGES: Mapping[str, str] = {
@@ -87,15 +87,9 @@ def version_lines(packages: Sequence[str] = tuple(PACKAGES)) -> list[str]:
     return version_table([(p, PACKAGES[p], installed_version(p)) for p in packages])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return installer_main(
-        argv,
-        module="harness.toolchain.debian",
-        description=__doc__,
-        install=install,
-        versions=version_lines,
-        errors=(PackageError,),
-    )
+main = Installer(
+    "harness.toolchain.debian", __doc__, install, version_lines, errors=(PackageError,)
+).main
 
 
 if __name__ == "__main__":

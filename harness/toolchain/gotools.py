@@ -279,50 +279,54 @@ def version_table(rows: Sequence[tuple[str, str, str | None]]) -> list[str]:
     ]
 
 
-def installer_main(
-    argv: Sequence[str] | None,
-    *,
-    module: str,
-    description: str | None,
-    install: Callable[..., None],
-    versions: Callable[[], list[str]],
-    errors: tuple[type[Exception], ...],
-    names: Sequence[str] = (),
-) -> int:
+@dataclass(frozen=True)
+class Installer:
     """`python -m <module> install|versions`, shared by the project's installers.
 
     With `names`, `install NAME ...` installs only those (`install(names)`), all by default.
     """
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
-    parser.add_argument("command", choices=["install", "versions"])
-    if names:
-        # Checked below: argparse refuses an empty `*` list against `choices`.
-        parser.add_argument("names", nargs="*", metavar="NAME", help=f"one of {', '.join(names)}")
-    args = parser.parse_args(argv)
-    chosen = list(getattr(args, "names", None) or names)
-    if unknown := [name for name in chosen if name not in names]:
-        parser.error(f"argument NAME: {', '.join(unknown)} is not one of {', '.join(names)}")
-    try:
-        if args.command == "install":
-            install(chosen) if names else install()
-        else:
-            print("\n".join(versions()))
-    except errors as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+
+    module: str
+    description: str | None
+    install: Callable[..., None]
+    versions: Callable[[], list[str]]
+    errors: tuple[type[Exception], ...] = (ToolError,)
+    names: Sequence[str] = ()
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(
+            prog=f"python -m {self.module}", description=self.description
+        )
+        parser.add_argument("command", choices=["install", "versions"])
+        if self.names:
+            # Checked below: argparse refuses an empty `*` list against `choices`.
+            parser.add_argument(
+                "names", nargs="*", metavar="NAME", help=f"one of {', '.join(self.names)}"
+            )
+        args = parser.parse_args(argv)
+        chosen = list(getattr(args, "names", None) or self.names)
+        if unknown := [name for name in chosen if name not in self.names]:
+            parser.error(
+                f"argument NAME: {', '.join(unknown)} is not one of {', '.join(self.names)}"
+            )
+        try:
+            if args.command == "install":
+                self.install(chosen) if self.names else self.install()
+            else:
+                print("\n".join(self.versions()))
+        except self.errors as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return installer_main(
-        argv,
-        module="harness.toolchain.gotools",
-        description=__doc__,
-        install=install_all,
-        versions=version_lines,
-        errors=(ToolError,),
-        names=[tool.name for tool in GO_TOOLS],
-    )
+main = Installer(
+    "harness.toolchain.gotools",
+    __doc__,
+    install_all,
+    version_lines,
+    names=[tool.name for tool in GO_TOOLS],
+).main
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import platform
 import shutil
 import sys
 import tarfile
-from collections.abc import Sequence
 from pathlib import Path
 
 from harness.core.proc import CommandError, run
@@ -33,9 +32,9 @@ from harness.toolchain.gotools import (
     BUILD_TIMEOUT_S,
     GO_DIR,
     GoTool,
+    Installer,
     build_env,
     install,
-    installer_main,
     version_table,
 )
 
@@ -247,15 +246,7 @@ def version_lines() -> list[str]:
     return version_table(rows)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    return installer_main(
-        argv,
-        module="harness.toolchain.node",
-        description=__doc__,
-        install=install_all,
-        versions=version_lines,
-        errors=(ToolError,),
-    )
+main = Installer("harness.toolchain.node", __doc__, install_all, version_lines).main
 
 
 if __name__ == "__main__":
