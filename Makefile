@@ -35,7 +35,7 @@ $(SCRIPTS_OK): requirements/scripts.txt
 	touch $@
 
 demo: setup ## install 1.0.0, upgrade to 1.5.0, both kinds (the local cluster, or DEMO_KUBECONFIG's)
-	$(PYTHON) -m harness.ops.demo $(if $(DEMO_KUBECONFIG),--kubeconfig $(DEMO_KUBECONFIG))
+	$(PYTHON) -m harness.demo $(if $(DEMO_KUBECONFIG),--kubeconfig $(DEMO_KUBECONFIG))
 
 test: setup ## run all tests (e2e on the local cluster, or DFA_E2E_KUBECONFIG's)
 	$(PYTHON) -m pytest

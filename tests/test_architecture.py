@@ -151,3 +151,15 @@ def test_the_architecture_doc_draws_every_import_between_packages():
         if "." in source
     }
     assert edges == actual
+
+
+def test_each_package_imports_only_from_the_layers_below_it_as_drawn():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    rows = [re.split(r" {2,}", line) for line in text.splitlines() if line.startswith("layer ")]
+    # "layer N", then the packages, then what they are.
+    layer = {name: int(row[0].split()[1]) for row in rows for name in row[1:-1]}
+    assert set(layer) == {p.split(".")[1] for p in package_graph() if "." in p}
+    for source, targets in package_graph().items():
+        for target in targets:
+            a, b = source.split(".")[1], target.split(".")[1]
+            assert layer[b] < layer[a], f"{a} (layer {layer[a]}) imports {b} (layer {layer[b]})"

@@ -9,7 +9,7 @@ import pytest
 
 from harness.cluster.local import LocalCluster
 from harness.cluster.target import target_cluster
-from harness.ops import demo
+from harness.demo import run as demo
 
 
 def test_demo_summarises_both_kinds_with_their_services(capsys):
@@ -40,7 +40,7 @@ def test_a_kubeconfig_in_the_environment_does_not_redirect_the_demo(monkeypatch,
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "shared-cluster"))
     monkeypatch.setattr(LocalCluster, "up", lambda self: started.append(self.name))
 
-    kube = target_cluster(None)
+    kube = target_cluster(None).kube
 
     assert started == [LocalCluster().name]
     assert kube.kubeconfig == LocalCluster().kubeconfig
@@ -49,7 +49,7 @@ def test_a_kubeconfig_in_the_environment_does_not_redirect_the_demo(monkeypatch,
 def test_demo_with_the_kubeconfig_option_leaves_the_local_cluster_alone(monkeypatch, tmp_path):
     monkeypatch.setattr(LocalCluster, "up", lambda self: _refuse_to_start())
 
-    assert target_cluster(tmp_path / "config").kubeconfig == tmp_path / "config"
+    assert target_cluster(tmp_path / "config").kube.kubeconfig == tmp_path / "config"
 
 
 def test_demo_refuses_a_kubeconfig_option_naming_no_file(monkeypatch, tmp_path, capsys):

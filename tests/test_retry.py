@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import pytest
 
-from harness.core.retry import WaitTimeout, wait_for, wait_until_gone
+from harness.core.retry import WaitTimeout, terminate, wait_for, wait_until_gone
 
 
 def test_wait_for_returns_the_first_truthy_result():
@@ -56,3 +60,21 @@ def test_a_check_that_hits_a_bug_is_not_polled_again():
 
 def test_a_timeout_is_not_an_assertion_so_commands_can_report_it():
     assert not issubclass(WaitTimeout, AssertionError)
+
+
+def test_terminate_kills_what_ignores_sigterm_and_reports_nothing_left():
+    polite = subprocess.Popen(["sleep", "100"])
+    ignore = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", f"{ignore} print('ready', flush=True); time.sleep(100)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert stubborn.stdout.readline() == "ready\n"  # ignoring SIGTERM from here on
+
+    def alive() -> list[int]:
+        return [p.pid for p in (polite, stubborn) if p.poll() is None]
+
+    assert terminate(alive, "two children", timeout=0.5) == []
+    assert polite.returncode == -signal.SIGTERM
+    assert stubborn.returncode == -signal.SIGKILL

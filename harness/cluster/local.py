@@ -8,9 +8,10 @@
 kwokctl's binary runtime starts etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler and the kwok controller as local processes from .tools/bin (nothing is
 downloaded) and keeps its state under .tools/scratch/cluster (``KWOK_WORKDIR``); the
-kubeconfig is written there too, never to ~/.kube/config. kwok plays the kubelet of a few
-fake nodes: pods become Running and Ready without running any container, and pods owned by
-a Job complete.
+kubeconfig is written there too, never to ~/.kube/config. Pods run on a real node
+(harness.cluster.node): a kubelet with containerd, and a registry that serves the chart's
+image under its own name. kwok can add fake nodes (`nodes`), on which pods become Running
+and Ready without running any container; by default there are none.
 
 All of it runs inside network and mount namespaces of its own (harness.cluster.netns),
 started by kwokctl run through `nsenter`; every component binds 127.0.0.1 in there. The
@@ -27,9 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
 import sys
 import time
@@ -41,8 +40,9 @@ from harness.cluster import registry
 from harness.cluster.listeners import listeners
 from harness.cluster.netns import Forward, NamespaceError, Namespaces
 from harness.cluster.node import Node, NodeError
+from harness.core.objects import is_ready
 from harness.core.proc import CommandError, run
-from harness.core.retry import WaitTimeout, wait_for
+from harness.core.retry import WaitTimeout, terminate, wait_for
 from harness.core.tools import TOOLS_DIR, ToolError, tool_env, tool_path
 from harness.kube.client import KUBE_CACHE_DIR
 from harness.toolchain import controlplane
@@ -50,7 +50,8 @@ from harness.toolchain.gotools import GO_DIR
 
 SCRATCH_DIR = TOOLS_DIR / "scratch" / "cluster"
 CLUSTER_NAME = "dummy-flask-app"
-NODE_COUNT = 2
+# kwok's fake nodes: none by default, every pod runs on the real node (see `nodes`).
+NODE_COUNT = 0
 LOOPBACK = "127.0.0.1"
 NODE_IP = "198.18.0.1"
 SERVICE_CIDR = "198.19.0.0/16"
@@ -156,6 +157,31 @@ class LocalCluster:
         """The real node: a kubelet with containerd, running containers."""
         return Node(self.namespaces, self.kubeconfig, self.scratch / "node")
 
+    def allow_pulls(self, namespace: str) -> None:
+        """Create `namespace` if needed, with the chart's pull secret `myregistrykey` for the
+        node's registry in it."""
+        listed = {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                self.node.registry.pull_secret(namespace),
+            ],
+        }
+        self.kubectl("apply", "-f", "-", input=json.dumps(listed))
+
+    def http_get(self, url: str, timeout: float = 10.0) -> tuple[int, str]:
+        """GET `url` from inside the cluster's namespace (pod and Service addresses live only
+        there): the status and the body."""
+        fetch = (
+            "import sys, urllib.request\n"
+            f"r = urllib.request.urlopen(sys.argv[1], timeout={timeout})\n"
+            "print(r.status, r.read().decode(), end='')"
+        )
+        command = self.namespaces.enter([sys.executable, "-c", fetch, url])
+        status, _, body = run(command, timeout=timeout + 5).stdout.partition(" ")
+        return int(status), body
+
     def kwokctl(self, *args: str, timeout: float = KWOKCTL_TIMEOUT_S) -> str:
         command = [str(controlplane.binary("kwokctl")), "--name", self.name, *args]
         return run(self.namespaces.enter(command), env=self.env(), timeout=timeout).stdout
@@ -163,8 +189,9 @@ class LocalCluster:
     def _kubectl_command(self) -> list[str]:
         return [str(tool_path("kubectl")), "--kubeconfig", str(self.kubeconfig)]
 
-    def kubectl(self, *args: str, timeout: float = 30.0) -> str:
-        return run([*self._kubectl_command(), *args], env=self.env(), timeout=timeout).stdout
+    def kubectl(self, *args: str, timeout: float = 30.0, input: str | None = None) -> str:
+        command = [*self._kubectl_command(), *args]
+        return run(command, env=self.env(), timeout=timeout, input=input).stdout
 
     def is_healthy(self) -> bool:
         """The API server answers /readyz through our kubeconfig, and the real node is Ready."""
@@ -253,13 +280,7 @@ class LocalCluster:
 
     def _nodes_ready(self) -> bool:
         nodes = json.loads(self.kubectl("get", "nodes", "-o", "json"))["items"]
-        ready = [
-            node
-            for node in nodes
-            for condition in node["status"].get("conditions", [])
-            if condition["type"] == "Ready" and condition["status"] == "True"
-        ]
-        return len(ready) >= self.nodes + 1  # and the real node
+        return len([node for node in nodes if is_ready(node)]) >= self.nodes + 1  # + the real one
 
     def down(self) -> None:
         """Stop every component and remove the cluster's state; verify nothing is left."""
@@ -284,22 +305,7 @@ class LocalCluster:
 
     def _kill_leftovers(self) -> None:
         """SIGTERM, then SIGKILL, whatever still runs from the cluster's folder."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            pids = self.processes()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            if not pids:
-                return
-            try:
-                wait_for(
-                    lambda: not self.processes(), "the cluster's processes to exit", STOP_TIMEOUT_S
-                )
-                return
-            except WaitTimeout:
-                continue
-        left = self.processes()
-        if left:
+        if left := terminate(self.processes, "the cluster's processes", STOP_TIMEOUT_S):
             raise ClusterError(f"processes of cluster {self.name} survived SIGKILL: {left}")
 
     def status(self) -> str:

@@ -24,7 +24,6 @@ import contextlib
 import hashlib
 import json
 import os
-import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +31,9 @@ from pathlib import Path
 
 from harness.cluster.netns import Namespaces
 from harness.cluster.registry import DOCKER_REGISTRY, MIRRORED, Registry
+from harness.core.objects import is_ready
 from harness.core.proc import run
-from harness.core.retry import WaitTimeout, wait_for
+from harness.core.retry import terminate, wait_for
 from harness.core.tools import BIN_DIR
 from harness.toolchain import node as parts
 
@@ -43,7 +43,6 @@ DNS_SUFFIX = "cluster.local"
 RUN_DIR = Path("/run/dfa-node")  # inside the holder's private /run
 CONTAINERD_SOCKET = RUN_DIR / "containerd.sock"
 STOP_TIMEOUT_S = 30.0
-REAL_NODE_TAINT = "node.dummy-flask-app.local/real"
 
 
 class NodeError(Exception):
@@ -172,8 +171,6 @@ class Node:
                 "nodefs.inodesFree": "1%",
             },
             "serializeImagePulls": False,
-            # Until the registry is in place, only pods that ask for the real node run here.
-            "registerWithTaints": [{"key": REAL_NODE_TAINT, "effect": "NoSchedule"}],
         }
 
     def kube_proxy_config(self) -> dict[str, object]:
@@ -325,9 +322,7 @@ class Node:
         got = run([*kubectl, "get", "node", self.name, "--ignore-not-found", "-o", "json"]).stdout
         if not got.strip():
             return False
-        node = json.loads(got)
-        conditions = node["status"].get("conditions", [])
-        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        return is_ready(json.loads(got))
 
     def dns_service(self) -> dict[str, object]:
         """kube-dns: a fixed ClusterIP whose one endpoint is CoreDNS on the node's address."""
@@ -359,23 +354,6 @@ class Node:
 
     def stop(self) -> None:
         """Kill everything in the node's cgroup subtree, then remove the subtree."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            pids = self.cgroup_processes()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-            if not pids:
-                break
-            try:
-                wait_for(
-                    lambda: not self.cgroup_processes(),
-                    "the node's processes to exit",
-                    STOP_TIMEOUT_S / 2,
-                    0.1,
-                )
-                break
-            except WaitTimeout:
-                continue
-        if left := self.cgroup_processes():
+        if left := terminate(self.cgroup_processes, "the node's processes", STOP_TIMEOUT_S / 2):
             raise NodeError(f"processes of the node survived SIGKILL: {left}")
         self.remove_cgroups()

@@ -23,6 +23,8 @@ ADDRESS = f"127.0.0.1:{PORT}"
 # The registry the chart's image names; the node finds it here.
 MIRRORED = "registry-qcc.quantil.com"
 USERNAME = "dummy-flask-app"
+# The chart's default imagePullSecrets entry.
+PULL_SECRET = "myregistrykey"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ class Registry:
             ]
         )
 
-    def docker_config_json(self) -> str:
-        """A .dockerconfigjson for MIRRORED with this registry's credentials (a pull secret)."""
-        return json.dumps({"auths": {MIRRORED: {"username": USERNAME, "password": self.password}}})
+    def pull_secret(self, namespace: str, name: str = PULL_SECRET) -> dict[str, object]:
+        """The docker-registry Secret the chart's pods pull with, for this registry."""
+        auths = {MIRRORED: {"username": USERNAME, "password": self.password}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {".dockerconfigjson": json.dumps({"auths": auths})},
+        }

@@ -7,6 +7,7 @@ install into the cluster they work on, and only an explicit option may make that
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.cluster.local import LocalCluster
@@ -29,12 +30,18 @@ def add_kubeconfig_argument(parser: argparse.ArgumentParser, purpose: str) -> No
     )
 
 
-def target_cluster(kubeconfig: Path | None, cluster: LocalCluster | None = None) -> Kube:
+@dataclass(frozen=True)
+class Target:
+    kube: Kube
+    local: LocalCluster | None  # the local cluster, when that is the target
+
+
+def target_cluster(kubeconfig: Path | None, cluster: LocalCluster | None = None) -> Target:
     """The cluster `kubeconfig` names, else the local cluster, started if it is not running."""
     if kubeconfig is not None:
         print(f"cluster: --kubeconfig {kubeconfig}")
-        return Kube(kubeconfig)
+        return Target(Kube(kubeconfig), None)
     cluster = cluster or LocalCluster()
     cluster.up()
     print(f"cluster: local, KUBECONFIG={cluster.kubeconfig}")
-    return Kube(cluster.kubeconfig)
+    return Target(Kube(cluster.kubeconfig), cluster)

@@ -8,9 +8,9 @@ from typing import Any
 Obj = dict[str, Any]
 
 
-def is_ready(pod: Obj) -> bool:
-    """Whether the pod's Ready condition is True."""
-    conditions = pod.get("status", {}).get("conditions", [])
+def is_ready(obj: Obj) -> bool:
+    """Whether the pod's (or node's) Ready condition is True."""
+    conditions = obj.get("status", {}).get("conditions", [])
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 

@@ -6,6 +6,9 @@ for, and a timeout names it together with the last thing seen.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from collections.abc import Callable, Collection
 from typing import TypeVar
@@ -60,3 +63,18 @@ def wait_until_gone(
         wait_for(gone, what, timeout, interval)
     except WaitTimeout as exc:
         raise WaitTimeout(f"{exc}; still there: {sorted(map(str, left[0]))}") from None
+
+
+def terminate(find: Callable[[], Collection[int]], what: str, timeout: float) -> list[int]:
+    """SIGTERM whatever `find()` lists, wait up to `timeout`, then SIGKILL what is left and
+    wait again; return the pids that survived even that (empty when all went)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = find()
+        if not pids:
+            return []
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):  # gone with one killed before it
+                os.kill(pid, sig)
+        with contextlib.suppress(WaitTimeout):
+            wait_for(lambda: not find(), f"{what} to exit", timeout, 0.1)
+    return sorted(find())

@@ -122,8 +122,16 @@ class Rehearsal:
     of a `with` block: on leaving it, even after a failure, the emulator is stopped and
     uninstalled, since its gate (failurePolicy Fail) must not outlive the rehearsal."""
 
-    def __init__(self, kube: Kube, termination_delay: float = emulator.DEFAULT_TERMINATION_DELAY):
+    def __init__(
+        self,
+        kube: Kube,
+        termination_delay: float = emulator.DEFAULT_TERMINATION_DELAY,
+        prepare_namespace: Callable[[str], None] | None = None,
+    ):
+        """`prepare_namespace` readies each rehearsal namespace (the local cluster's pull
+        secret, say) before anything is installed there."""
         self.kube = kube
+        self.prepare_namespace = prepare_namespace
         self.api = KubeAPI(kube.kubeconfig)
         self.termination_delay = termination_delay
         self._process: subprocess.Popen[str] | None = None
@@ -175,6 +183,8 @@ class Rehearsal:
         """A fresh emulated namespace, deleted (with its pods, so their IPs) afterwards."""
         name = f"ipool-{stem}-{secrets.token_hex(3)}"
         emulator.emulate_namespace(self.api, name)
+        if self.prepare_namespace is not None:
+            self.prepare_namespace(name)
         try:
             yield name
         finally:
@@ -426,9 +436,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         print(f"wrote {records.render_next_to(args.render, record_from_json, render_doc)}")
         return 0
-    kube = target_cluster(args.kubeconfig)
+    target = target_cluster(args.kubeconfig)
     outcomes = []
-    with Rehearsal(kube, args.termination_delay) as rehearsal:
+    prepare = target.local.allow_pulls if target.local else None
+    with Rehearsal(target.kube, args.termination_delay, prepare) as rehearsal:
         for key in args.only or SCENARIOS:
             started = time.monotonic()
             outcome = SCENARIOS[key](rehearsal)

@@ -115,18 +115,18 @@ def test_every_object_has_the_standard_labels(render):
 
 
 def test_helm_test_hook_requests_health_through_the_service(render):
-    job = render().get("Job")
-    assert job["metadata"]["annotations"]["helm.sh/hook"] == "test"
-    script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+    pod = render().get("Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][-1]
     assert "http://dummy-flask-app:80/_health" in script
 
 
 def test_helm_test_pod_is_not_selected_by_the_app_service(render):
     manifests = render()
     selector = manifests.get("Service", "dummy-flask-app")["spec"]["selector"]
-    test_labels = manifests.get("Job")["spec"]["template"]["metadata"]["labels"]
+    test_labels = manifests.get("Pod")["metadata"]["labels"]
     assert not selector.items() <= test_labels.items()
 
 
 def test_helm_test_hook_can_be_turned_off(render):
-    assert render(set={"tests.enabled": False}).of_kind("Job") == []
+    assert render(set={"tests.enabled": False}).of_kind("Pod") == []

@@ -45,5 +45,5 @@ def test_ipool_annotation_sits_beside_other_pod_annotations(render):
 
 
 def test_ipool_annotation_is_not_on_the_helm_test_pod(render):
-    job = render(set={"ipool.enabled": True}).get("Job")
-    assert KEY not in job["spec"]["template"]["metadata"].get("annotations", {})
+    pod = render(set={"ipool.enabled": True}).get("Pod")
+    assert KEY not in pod["metadata"].get("annotations", {})

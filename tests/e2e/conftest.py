@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from harness.cluster.local import LocalCluster
+from harness.container.publish import publish
 from harness.core.proc import CommandError
 from harness.core.retry import wait_for
 from harness.ipool import emulator
@@ -32,26 +33,47 @@ NAMESPACE_READY_S = 60.0
 
 
 @pytest.fixture(scope="session")
-def suite_cluster() -> Iterator[Kube]:
-    """The cluster the module doc describes, up for the whole session."""
-    given = existing_cluster(os.environ)
-    if given:
-        kube = Kube(given)
-        try:
-            version = kube.server_version()
-        except CommandError as error:
-            pytest.fail(f"{E2E_KUBECONFIG}={given} names a cluster that does not answer:\n{error}")
-        print(f"\ne2e: using the cluster in {E2E_KUBECONFIG}={given} (Kubernetes {version})")
-        yield kube
+def local_cluster() -> Iterator[LocalCluster | None]:
+    """The local cluster, up for the whole session; None when DFA_E2E_KUBECONFIG names
+    another cluster."""
+    if existing_cluster(os.environ):
+        yield None
         return
     cluster = LocalCluster()
     started_here = not cluster.is_healthy()
     cluster.up()
     try:
-        yield Kube(cluster.kubeconfig)
+        yield cluster
     finally:
         if started_here:
             cluster.down()
+
+
+@pytest.fixture(scope="session")
+def suite_cluster(local_cluster: LocalCluster | None) -> Kube:
+    """The cluster the module doc describes."""
+    if local_cluster is not None:
+        return Kube(local_cluster.kubeconfig)
+    given = existing_cluster(os.environ)
+    kube = Kube(given)
+    try:
+        version = kube.server_version()
+    except CommandError as error:
+        pytest.fail(f"{E2E_KUBECONFIG}={given} names a cluster that does not answer:\n{error}")
+    print(f"\ne2e: using the cluster in {E2E_KUBECONFIG}={given} (Kubernetes {version})")
+    return kube
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_images(local_cluster: LocalCluster | None, request: pytest.FixtureRequest) -> None:
+    """The app's 1.0.0 and 1.5.0 in the local node's registry, built from the Dockerfile now
+    and pushed with scripts/build-image --push (another cluster pulls from its own)."""
+    if local_cluster is not None:
+        engine, base_image = (
+            request.getfixturevalue("engine"),
+            request.getfixturevalue("base_image"),
+        )
+        publish(local_cluster, engine, base_image)
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +98,11 @@ NamespaceFactory = Callable[..., str]
 
 
 @pytest.fixture
-def namespaces(kube: Kube, request: pytest.FixtureRequest) -> Iterator[NamespaceFactory]:
-    """Creates namespaces named after the test (with `labels`), deleted after the test."""
+def namespaces(
+    kube: Kube, local_cluster: LocalCluster | None, request: pytest.FixtureRequest
+) -> Iterator[NamespaceFactory]:
+    """Creates namespaces named after the test (with `labels` and, on the local cluster, the
+    chart's pull secret), deleted after the test."""
     created: list[str] = []
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_"))
 
@@ -88,6 +113,8 @@ def namespaces(kube: Kube, request: pytest.FixtureRequest) -> Iterator[Namespace
         if labels:
             pairs = [f"{key}={value}" for key, value in labels.items()]
             kube.kubectl("label", "namespace", name, *pairs)
+        if local_cluster is not None:
+            local_cluster.allow_pulls(name)
         # Pods are refused until the controller manager has made the default ServiceAccount.
         wait_for(
             lambda: kube.get("serviceaccount", "default", name),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 
 import pytest
 
+from harness.demo import run as demo
 from harness.kube.client import Kube
-from harness.ops import demo
 from tests.e2e.release import IMAGE
 
 pytestmark = pytest.mark.e2e
@@ -26,11 +27,17 @@ def prefix(kube: Kube) -> Iterator[str]:
 
 
 def test_demo_installs_1_0_0_then_upgrades_both_kinds_to_1_5_0(
-    kube: Kube, prefix: str, capsys: pytest.CaptureFixture[str]
+    kube: Kube, local_cluster, prefix: str, capsys: pytest.CaptureFixture[str]
 ):
-    assert demo.main(["--namespace-prefix", prefix, "--kubeconfig", str(kube.kubeconfig)]) == 0
+    # On the local cluster the demo is run as `make demo` runs it: without --kubeconfig.
+    target = [] if local_cluster else ["--kubeconfig", str(kube.kubeconfig)]
+    assert demo.main(["--namespace-prefix", prefix, *target]) == 0
 
     out = capsys.readouterr().out
+    if local_cluster:
+        # Each version of each kind answered through its Service.
+        assert len(re.findall(r"GET http://\S+:80/ -> 200 'Hello World!'", out)) == 4
+        assert len(re.findall(r"GET http://\S+:80/_health -> 200 'OK'", out)) == 4
     assert 'deployment "dummy-flask-app" successfully rolled out' in out
     assert "statefulset rolling update complete 3 pods at revision" in out
     for kind in ("deployment", "statefulset"):

@@ -19,10 +19,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def rehearsal(kube: Kube) -> Iterator[scenarios.Rehearsal]:
+def rehearsal(kube: Kube, local_cluster) -> Iterator[scenarios.Rehearsal]:
     """The emulator, running for this module; leaving the block uninstalls it, also after a
     failed test (tests/e2e/test_ipool_emulator.py checks that)."""
-    with scenarios.Rehearsal(kube) as rehearsal:
+    prepare = local_cluster.allow_pulls if local_cluster else None
+    with scenarios.Rehearsal(kube, prepare_namespace=prepare) as rehearsal:
         yield rehearsal
 
 

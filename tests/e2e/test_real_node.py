@@ -1,5 +1,7 @@
 """The local cluster's real node: a kubelet with containerd runs containers, in the cluster's
-own namespaces, with the limits and the security context the pod asks for.
+own namespaces, with the limits and the security context the pod asks for; the chart's image
+is pulled from the cluster's registry with the chart's pull secret, answers through its
+Service, and `helm test` runs its hook's pod for real.
 
 The container's process is looked at from the host's /proc, so these need the local cluster.
 """
@@ -14,10 +16,11 @@ import pytest
 
 from harness.cluster.listeners import network_namespace
 from harness.cluster.local import LocalCluster
-from harness.cluster.node import CGROUP_FS, REAL_NODE_TAINT
+from harness.cluster.node import CGROUP_FS
 from harness.core.retry import wait_for
 from harness.kube.client import Kube
 from harness.toolchain import node as parts
+from tests.e2e.release import IMAGE, ReleaseUnderTest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 
@@ -25,11 +28,10 @@ UID = 10001
 
 
 @pytest.fixture(scope="module")
-def local(suite_cluster: Kube) -> LocalCluster:
-    cluster = LocalCluster()
-    if suite_cluster.kubeconfig != cluster.kubeconfig:
+def local(local_cluster: LocalCluster | None) -> LocalCluster:
+    if local_cluster is None:
         pytest.skip("the real node's processes are looked at on the local cluster only")
-    return cluster
+    return local_cluster
 
 
 def restricted_pod(namespace: str) -> dict[str, object]:
@@ -40,8 +42,6 @@ def restricted_pod(namespace: str) -> dict[str, object]:
         "metadata": {"name": "probe", "namespace": namespace},
         "spec": {
             "automountServiceAccountToken": False,
-            "tolerations": [{"key": REAL_NODE_TAINT, "operator": "Exists"}],
-            "nodeSelector": {"kubernetes.io/hostname": LocalCluster().node.name},
             "containers": [
                 {
                     "name": "probe",
@@ -73,17 +73,20 @@ def running_pod(kube: Kube, namespace: str) -> dict[str, object]:
     return wait_for(running, "the probe pod to run on the real node", 60)
 
 
-def container_process(local: LocalCluster) -> int:
-    """The probe's process on the host: the one process of the node's pods running as UID."""
+def container_process(local: LocalCluster, pod: dict) -> int:
+    """The probe's process on the host: in the node's cgroups, under the pod's own cgroup
+    (named after its UID), running as UID."""
+    uid = pod["metadata"]["uid"]
 
     def found() -> int | None:
         for pid in local.node.cgroup_processes():
             status = Path(f"/proc/{pid}/status").read_text()
-            if re.search(rf"^Uid:\s+{UID}\s", status, re.MULTILINE):
+            in_pod = f"pod{uid}" in Path(f"/proc/{pid}/cgroup").read_text()
+            if in_pod and re.search(rf"^Uid:\s+{UID}\s", status, re.MULTILINE):
                 return pid
         return None
 
-    return wait_for(found, f"a process of uid {UID} in the node's cgroups", 30)
+    return wait_for(found, f"the process of pod {uid} (uid {UID}) in the node's cgroups", 30)
 
 
 def status_field(pid: int, name: str) -> str:
@@ -107,7 +110,7 @@ def test_the_real_node_runs_containerd_and_the_pinned_kubelet(kube: Kube, local:
 
 
 def test_a_restricted_pod_runs_as_a_real_process_without_privileges(running_pod, local):
-    pid = container_process(local)
+    pid = container_process(local, running_pod)
 
     assert status_field(pid, "Uid").split()[0] == str(UID)
     assert int(status_field(pid, "CapEff"), 16) == 0
@@ -122,7 +125,7 @@ def test_a_restricted_pod_runs_as_a_real_process_without_privileges(running_pod,
 
 
 def test_the_pods_limits_are_real_cgroup_limits(running_pod, local):
-    pid = container_process(local)
+    pid = container_process(local, running_pod)
 
     assert int(cgroup_file(pid, "memory", "memory.limit_in_bytes")) == 128 * 1024 * 1024
     quota = int(cgroup_file(pid, "cpu", "cpu.cfs_quota_us"))
@@ -131,7 +134,71 @@ def test_the_pods_limits_are_real_cgroup_limits(running_pod, local):
 
 
 def test_the_pod_lives_in_the_clusters_namespace_not_the_hosts(running_pod, local):
-    pid = container_process(local)
+    pid = container_process(local, running_pod)
 
     assert network_namespace(pid) != network_namespace()
     assert running_pod["status"]["podIP"].startswith("198.18.1.")
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet"])
+def test_the_app_answers_through_its_service_before_and_after_an_upgrade(
+    release: ReleaseUnderTest, local: LocalCluster, kind: str
+):
+    for tag in ("1.0.0", "1.5.0"):
+        release.deploy({"workload.kind": kind, "image.tag": tag})
+        pods = release.settled_pods(tag, 3)
+
+        assert {pod["spec"]["nodeName"] for pod in pods} == {local.node.name}
+        assert all(status["ready"] for pod in pods for status in pod["status"]["containerStatuses"])
+        service = release.kube.get("service", release.name, release.namespace)
+        url = f"http://{service['spec']['clusterIP']}:80"
+        assert local.http_get(f"{url}/") == (200, "Hello World!")
+        assert local.http_get(f"{url}/_health") == (200, "OK")
+
+
+def test_helm_test_runs_its_pod_for_real_and_fails_when_the_app_does_not_answer(
+    release: ReleaseUnderTest, local: LocalCluster
+):
+    release.deploy({"image.tag": "1.5.0"})
+
+    passed = release.helm("test", release.name, "--logs")
+    assert "Phase:          Succeeded" in passed
+    assert "/_health -> b'OK'" in passed, "the hook's own output, from a pod that really ran"
+
+    # The Service now sends port 80 nowhere the app listens: the hook must see it fail.
+    release.kube.kubectl(
+        "patch",
+        "service",
+        release.name,
+        "--namespace",
+        release.namespace,
+        "--type=json",
+        "--patch",
+        '[{"op": "replace", "path": "/spec/ports/0/targetPort", "value": 9}]',
+    )
+    failed = release.helm("test", release.name, "--timeout", "90s", check=False)
+    assert "Phase:          Failed" in failed or "failed" in failed.lower(), failed
+
+
+def test_without_the_pull_secret_the_registry_refuses_the_image(kube: Kube, namespace: str):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "no-secret", "namespace": namespace},
+        "spec": {
+            "automountServiceAccountToken": False,
+            # Always: an image the node already holds would otherwise start without a pull.
+            "containers": [{"name": "app", "image": f"{IMAGE}:1.5.0", "imagePullPolicy": "Always"}],
+        },
+    }
+    kube.kubectl("apply", "-f", "-", input=json.dumps(pod))
+
+    def refused() -> str | None:
+        events = kube.objects("events", namespace)
+        failed = [e["message"] for e in events if e.get("reason") == "Failed"]
+        # containerd's words for the registry's 401: it asked for basic auth, none was sent.
+        return next((m for m in failed if "authorization failed" in m), None)
+
+    message = wait_for(refused, "the registry's auth error for a pod without the secret", 60)
+    assert "registry-qcc.quantil.com/oe-tools/dummy-flask-app:1.5.0" in message
+    assert "no basic auth credentials" in message

@@ -122,7 +122,7 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- end -}}
 
 {{/*
-Labels of the `helm test` Job and its pod. Deliberately without app.kubernetes.io/name, so
+Labels of the `helm test` pod. Deliberately without app.kubernetes.io/name, so
 the app's Services never select the test pod.
 */}}
 {{- define "dummy-flask-app.testLabels" -}}

@@ -1,11 +1,14 @@
 """The README's main job: install the chart with image 1.0.0, upgrade it to 1.5.0 and show the
 finished rollout, once as a Deployment and once as a StatefulSet.
 
-python -m harness.ops.demo [--namespace-prefix NS] [--release NAME] [--set KEY=VALUE ...]
+python -m harness.demo [--namespace-prefix NS] [--release NAME] [--set KEY=VALUE ...]
                        [--kubeconfig FILE] [--render-only]
 
 It deploys into the project's local cluster (harness.cluster), which it starts when needed and
-leaves running for a look around; `python -m harness.cluster down` stops it. An existing
+leaves running for a look around; `python -m harness.cluster down` stops it. There the app
+really runs: the image is built from the Dockerfile, pushed as 1.0.0 and 1.5.0 to the
+cluster's registry, pulled by the real node with the chart's pull secret, and each version
+answers through its Service. An existing
 cluster is used only when --kubeconfig names it: a KUBECONFIG in the environment is ignored, so
 the demo never lands on a shared cluster by accident. Each kind gets its own namespace,
 <prefix>-deployment and <prefix>-statefulset. Installs and upgrades go through
@@ -31,15 +34,14 @@ from harness.chart.render import (
     render,
 )
 from harness.cluster.local import ClusterError
-from harness.cluster.target import add_kubeconfig_argument, target_cluster
-from harness.core.objects import Obj
+from harness.cluster.target import Target, add_kubeconfig_argument, target_cluster
+from harness.container.publish import TAGS, publish_images
+from harness.core.objects import Obj, label_selector
 from harness.core.proc import CommandError
 from harness.core.tools import tool_path
-from harness.kube.client import Kube
 from harness.ops import cli, deploy
 from harness.ops.cli import parse_set_args
 
-TAGS = ("1.0.0", "1.5.0")
 TIMEOUT = "5m"
 
 
@@ -84,22 +86,31 @@ def _rollout(workload: Obj) -> str:
     return f"strategy {strategy}" if strategy else "Kubernetes' default rolling update (25%/25%)"
 
 
-def roll_out(kube: Kube, release: str, namespace: str, values: Mapping[str, str]) -> None:
-    """Deploy with harness.ops.deploy, printing each command and the rollout's own report."""
-    target = deploy.Release(release, namespace, set=values, timeout=TIMEOUT)
+def roll_out(target: Target, release: str, namespace: str, values: Mapping[str, str]) -> None:
+    """Deploy with harness.ops.deploy, printing each command and the rollout's own report,
+    then the pods and, on the local cluster, the Service's answers."""
+    kube = target.kube
+    rollout = deploy.Release(release, namespace, set=values, timeout=TIMEOUT)
     manifests = render(set=values, release=release, namespace=namespace)
-    for command in deploy.commands(target, tool_path("helm"), tool_path("kubectl")):
+    for command in deploy.commands(rollout, tool_path("helm"), tool_path("kubectl")):
         print(f"  + {shlex.join([Path(command[0]).name, *command[1:]])}", flush=True)
         out = kube.run(command).stdout
         if "rollout" in command:
             print("".join(f"    {line}\n" for line in out.strip().splitlines()), end="")
     workload = manifests.workload
-    labels = workload["spec"]["selector"]["matchLabels"]
-    selector = ",".join(f"{key}={value}" for key, value in labels.items())
+    selector = label_selector(workload["spec"]["selector"]["matchLabels"])
     image = workload["spec"]["template"]["spec"]["containers"][0]["image"]
     pods = kube.settled_pods(namespace, selector, image, workload["spec"]["replicas"])
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
-        print(f"    pod {pod['metadata']['name']}: {pod['status']['phase']}, {image}")
+        name, status = pod["metadata"]["name"], pod["status"]
+        print(f"    pod {name}: {status['phase']} on {pod['spec']['nodeName']}, {image}")
+    if target.local is not None:
+        service = manifests.get("Service", workload["metadata"]["name"])
+        address = kube.get("service", service["metadata"]["name"], namespace)["spec"]["clusterIP"]
+        for path in ("/", "/_health"):
+            url = f"http://{address}:{service['spec']['ports'][0]['port']}{path}"
+            status, body = target.local.http_get(url)
+            print(f"    GET {url} -> {status} {body!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
     print(f"chart {chart['name']} {chart['version']} (app {chart['appVersion']})")
     try:
-        kube = None if args.render_only else target_cluster(args.kubeconfig)
+        target = None if args.render_only else target_cluster(args.kubeconfig)
+        if target is not None and target.local is not None:
+            publish_images(target.local)
         for kind in WORKLOAD_KINDS:
             namespace = f"{args.namespace_prefix}-{kind.lower()}"
             values = {**parse_set_args(args.set_values), "workload.kind": kind}
@@ -130,18 +143,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("  the chart renders:")
             for line in describe(render(set=values, release=args.release, namespace=namespace)):
                 print(f"    {line}")
-            if kube is None:
+            if target is None:
                 continue
+            if target.local is not None:
+                target.local.allow_pulls(namespace)
             for tag in TAGS:
                 print(f"  -- image.tag={tag}")
-                roll_out(kube, args.release, namespace, {**values, "image.tag": tag})
+                roll_out(target, args.release, namespace, {**values, "image.tag": tag})
     except CommandError as error:
         print(error if error.stderr.strip() == "" else error.stderr.strip(), file=sys.stderr)
         return 1
     except (ClusterError, *cli.EXPECTED) as error:
         print(f"error: {cli.one_line(error)}", file=sys.stderr)
         return 1
-    if kube is not None and args.kubeconfig is None:
+    if target is not None and target.local is not None:
         print(
             "\nThe local cluster keeps running: "
             "`.tools/venv/bin/python -m harness.cluster down` stops it."

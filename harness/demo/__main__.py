@@ -1,0 +1,5 @@
+import sys
+
+from harness.demo.run import main
+
+sys.exit(main())
