@@ -27,10 +27,11 @@ scheduler binds the pod as usual. Replacing kube-scheduler instead would have me
 re-implementing node choice for every pod in the cluster; a webhook would have needed TLS
 plumbing. Scheduling gates and MutatingAdmissionPolicy are GA from Kubernetes 1.36.
 
-Termination. A deleted pod keeps its IP until its object is gone. kwok, which plays the
-kubelet here, removes deleted pods at once, so the emulator holds each pod it gave an IP with
-a finalizer and lets it go after a configurable termination delay, standing in for the
-seconds a real container takes to stop.
+Termination. A deleted pod keeps its IP until its object is gone. A real kubelet keeps the
+object while its containers stop; kwok's fake nodes remove it at once. So that a rehearsal
+holds IPs at least as long as the platform would on either, the emulator holds each pod it
+gave an IP with a finalizer and lets it go a configurable termination delay after it was
+deleted.
 
 Scope. The policy only acts in namespaces labelled `ipool.rehearsal.local/emulated=true`
 (`emulate_namespace()`), so other workloads on a shared cluster never wait for an emulator.

@@ -60,6 +60,7 @@ WRITEUP_MANIFEST = Path(__file__).parent / "manifests" / "writeup-deployment.yam
 WRITEUP_POOL = "dummy-flask-app-ipool"
 # How long a rollout that should stall is watched before it is declared stalled.
 STALL_WINDOW_S = 25.0
+NODES = "a real node: kubelet, containerd"
 ROLLOUT_TIMEOUT = "180s"
 
 
@@ -105,6 +106,8 @@ class Record:
     old_tag: str = OLD_TAG
     new_tag: str = NEW_TAG
     stall_window_s: float = STALL_WINDOW_S
+    # What ran the pods; records from before the real node ran on kwok's fake nodes.
+    nodes: str = "kwok nodes"
 
 
 def record_from_json(text: str) -> Record:
@@ -420,7 +423,7 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
 def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
     """Record the run next to `path` (same name, .json), then render `path` from that record."""
     today, cores = dt.date.today().isoformat(), os.cpu_count() or 1
-    record = Record(today, cores, platform.machine(), termination_delay, outcomes)
+    record = Record(today, cores, platform.machine(), termination_delay, outcomes, nodes=NODES)
     records.write(path, record, record_from_json, render_doc)
 
 
