@@ -9,7 +9,7 @@ REQS     := requirements/scripts.txt requirements/dev.txt app/requirements.txt
 PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scripts demo test lint docs clean bench ipool-docs
+.PHONY: help setup setup-scripts demo test lint docs clean bench ipool-docs rollout-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ docs: setup ## regenerate the chart README's values table from values.yaml
 
 ipool-docs: setup ## rehearse every ipool rollout on the local cluster; writes docs/ipool.md
 	$(PYTHON) -m harness.ipool.scenarios --write docs/ipool.md
+
+rollout-docs: setup ## count failed requests through the Service during upgrades; writes docs/rollout-under-load.md
+	$(PYTHON) -m harness.traffic.rollouts
 
 bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
 	$(PYTHON) -m harness.container.bench

@@ -21,6 +21,7 @@ from harness.core import records
 from harness.core.tools import ROOT
 from harness.ipool import scenarios
 from harness.ipool.recorder import Measurement
+from harness.traffic import rollouts
 
 DOCS = ROOT / "docs"
 MIB = 1024 * 1024
@@ -42,6 +43,25 @@ def test_docs_benchmark_md_is_what_docs_benchmark_json_renders():
         "`make bench`; after a change to the report's text in harness/container/bench.py only, "
         "run `python -m harness.container.bench --render docs/benchmark.json`; never edit by hand"
     )
+
+
+def test_docs_rollout_under_load_md_is_what_its_json_renders():
+    record = rollouts.record_from_json((DOCS / "rollout-under-load.json").read_text())
+    assert rollouts.render_doc(record) == (DOCS / "rollout-under-load.md").read_text(), (
+        "docs/rollout-under-load.md is not what docs/rollout-under-load.json renders: after a "
+        "measurement, run `make rollout-docs`; after a change to its template only, run "
+        "`python -m harness.traffic.rollouts --render docs/rollout-under-load.json`"
+    )
+
+
+def test_the_recorded_rollouts_lose_no_request_with_the_charts_prestop_sleep():
+    """The page's claim, checked on its record: every row with the chart's sleep lost none."""
+    record = rollouts.record_from_json((DOCS / "rollout-under-load.json").read_text())
+    with_sleep = [
+        o for o in record.outcomes if o.pre_stop_sleep_seconds == rollouts.chart_pre_stop_sleep()
+    ]
+    assert {o.kind for o in with_sleep} == {"Deployment", "StatefulSet"}
+    assert all(o.traffic.failed == 0 and o.traffic.sent > 500 for o in with_sleep)
 
 
 # --- ipool: small rehearsals built here ---

@@ -76,6 +76,13 @@ BAD_VALUES = [
         {"gunicorn": {"gracefulTimeout": 30}, "terminationGracePeriodSeconds": 30},
         "gunicorn.gracefulTimeout",
     ),
+    (
+        "prestop-and-graceful-not-below-grace",
+        {"preStopSleepSeconds": 10, "gunicorn": {"gracefulTimeout": 20}},
+        "preStopSleepSeconds (10) + gunicorn.gracefulTimeout (20)",
+    ),
+    ("prestop-negative", {"preStopSleepSeconds": -1}, "'/preStopSleepSeconds'"),
+    ("prestop-word", {"preStopSleepSeconds": "5s"}, "'/preStopSleepSeconds'"),
     ("grace-zero", {"terminationGracePeriodSeconds": 0}, "'/terminationGracePeriodSeconds'"),
     (
         "pdb-word",

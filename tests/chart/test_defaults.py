@@ -95,11 +95,22 @@ def test_gunicorn_is_sized_from_values_not_from_host_cores(render):
     }
 
 
-def test_graceful_timeout_is_below_the_termination_grace_period(render):
+def test_the_prestop_sleep_and_gunicorns_graceful_timeout_fit_the_grace_period(render):
     manifests = render()
     env = {e["name"]: e["value"] for e in manifests.app_container["env"]}
+    sleep = manifests.app_container["lifecycle"]["preStop"]["sleep"]["seconds"]
     grace = manifests.pod_template["spec"]["terminationGracePeriodSeconds"]
-    assert int(env["GUNICORN_GRACEFUL_TIMEOUT"]) < grace
+    assert sleep + int(env["GUNICORN_GRACEFUL_TIMEOUT"]) < grace
+
+
+def test_a_stopping_pod_keeps_serving_for_a_few_seconds_before_sigterm(render):
+    """kube-proxy drops a stopping pod's endpoint up to about a second after the pod is
+    told to stop; the preStop sleep covers that (measured in docs/rollout-under-load.md)."""
+    assert render().app_container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+
+
+def test_a_prestop_sleep_of_zero_renders_no_hook(render):
+    assert "lifecycle" not in render(set={"preStopSleepSeconds": 0}).app_container
 
 
 def test_every_object_has_the_standard_labels(render):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import kubernetes_validate
 import pytest
+import yaml
 
-from harness.chart.render import ci_values_files
+from harness.chart.render import CHART_DIR, ci_values_files
 
-# The oldest Kubernetes still commonly run and the newest with bundled schemas.
-KUBE_VERSIONS = ["1.29.0", "1.37.0"]
+# The oldest Kubernetes the chart allows (Chart.yaml's kubeVersion, >=1.30 since the preStop
+# sleep action) and the newest with bundled schemas.
+OLDEST = re.fullmatch(
+    r">=(\d+\.\d+\.\d+)-0", yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["kubeVersion"]
+).group(1)
+KUBE_VERSIONS = [OLDEST, "1.37.0"]
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)

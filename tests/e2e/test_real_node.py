@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.chart.render import WORKLOAD_KINDS
 from harness.cluster.listeners import network_namespace
 from harness.cluster.local import LocalCluster
 from harness.cluster.node import CGROUP_FS
 from harness.core.retry import wait_for
 from harness.kube.client import Kube
 from harness.toolchain import node as parts
+from harness.traffic.rollouts import upgrade_under_load
 from tests.e2e.release import IMAGE, ReleaseUnderTest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
@@ -202,3 +204,23 @@ def test_without_the_pull_secret_the_registry_refuses_the_image(kube: Kube, name
     message = wait_for(refused, "the registry's auth error for a pod without the secret", 60)
     assert "registry-qcc.quantil.com/oe-tools/dummy-flask-app:1.5.0" in message
     assert "no basic auth credentials" in message
+
+
+@pytest.mark.parametrize("kind", WORKLOAD_KINDS)
+def test_no_request_through_the_service_fails_during_an_upgrade(
+    kube: Kube, local: LocalCluster, namespace: str, kind: str
+):
+    """Steady load on the ClusterIP, new connections and keep-alive ones, while
+    `helm upgrade --set image.tag=1.5.0` replaces every pod (docs/rollout-under-load.md)."""
+    outcome = upgrade_under_load(kube, local, namespace, {"workload.kind": kind})
+    traffic = outcome.traffic
+    print(
+        f"\n{kind}: {traffic.sent} requests, {traffic.failed} failed, "
+        f"{traffic.reconnects} keep-alive connections closed by stopping pods; "
+        f"rollout settled in {outcome.settled_seconds} s"
+    )
+
+    assert traffic.new_connections.answered > 100 and traffic.keep_alive.answered > 100
+    # Every keep-alive connection was to an old pod, so each met a stopping gunicorn.
+    assert traffic.reconnects >= 1
+    assert traffic.failed == 0, traffic.new_connections.failures + traffic.keep_alive.failures

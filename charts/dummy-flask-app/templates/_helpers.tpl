@@ -116,8 +116,9 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- if hasKey (.Values.podAnnotations | default dict) .Values.ipool.annotationKey -}}
 {{- fail (printf "podAnnotations: do not set %q here; use ipool.enabled=true and ipool.name, so the chart can check the rollout fits the pool." .Values.ipool.annotationKey) -}}
 {{- end -}}
-{{- if ge (int .Values.gunicorn.gracefulTimeout) (int .Values.terminationGracePeriodSeconds) -}}
-{{- fail (printf "gunicorn.gracefulTimeout (%d) must be below terminationGracePeriodSeconds (%d), or Kubernetes kills pods before gunicorn finishes their requests." (int .Values.gunicorn.gracefulTimeout) (int .Values.terminationGracePeriodSeconds)) -}}
+{{- $stopping := add (int .Values.preStopSleepSeconds) (int .Values.gunicorn.gracefulTimeout) -}}
+{{- if ge $stopping (int .Values.terminationGracePeriodSeconds) -}}
+{{- fail (printf "preStopSleepSeconds (%d) + gunicorn.gracefulTimeout (%d) must be below terminationGracePeriodSeconds (%d), or Kubernetes kills pods before gunicorn finishes their requests." (int .Values.preStopSleepSeconds) (int .Values.gunicorn.gracefulTimeout) (int .Values.terminationGracePeriodSeconds)) -}}
 {{- end -}}
 {{- end -}}
 

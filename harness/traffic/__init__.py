@@ -1,0 +1,1 @@
+"""The app's answers through its Service while rollouts replace its pods."""
