@@ -4,7 +4,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
+from app.factory import create_app
 
 PLAIN_TEXT = "text/plain; charset=utf-8"
 

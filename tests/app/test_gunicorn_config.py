@@ -202,3 +202,17 @@ def test_real_gunicorn_refuses_to_start_with_a_bad_value(
         pytest.fail(f"gunicorn was still running {STARTUP_TIMEOUT_S}s after starting with {name}")
     assert code != 0
     assert f"{name} must be a whole number of 1 or more, got '{value}'." in server.output()
+
+
+def test_gunicorns_master_reads_its_config_without_importing_flask():
+    """The master binds the port right after reading its config; Flask is the workers' to
+    import (a faster start, and a smaller master)."""
+    probe = (
+        "import runpy, sys\n"
+        "runpy.run_path('app/gunicorn.conf.py')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
