@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.chart.render import WORKLOAD_KINDS
+from harness.chart.render import CHART_DIR, WORKLOAD_KINDS
 from harness.cluster.listeners import network_namespace
 from harness.cluster.local import LocalCluster
 from harness.cluster.node import CGROUP_FS
+from harness.core.objects import names
 from harness.core.retry import wait_for
+from harness.core.tools import ROOT
 from harness.kube.client import Kube
 from harness.toolchain import node as parts
 from harness.traffic.rollouts import upgrade_under_load
@@ -154,8 +156,22 @@ def test_the_app_answers_through_its_service_before_and_after_an_upgrade(
         assert all(status["ready"] for pod in pods for status in pod["status"]["containerStatuses"])
         service = release.kube.get("service", release.name, release.namespace)
         url = f"http://{service['spec']['clusterIP']}:80"
-        assert local.http_get(f"{url}/") == (200, "Hello World!")
-        assert local.http_get(f"{url}/_health") == (200, "OK")
+        answers = {path: local.http_get(f"{url}{path}") for path in ("/", "/_health")}
+        addresses = ", ".join(sorted(pod["status"]["podIP"] for pod in pods))
+        print(f"{kind} {tag}: pods at {addresses}; GET {url} -> {answers}")
+
+        assert answers == {"/": (200, "Hello World!"), "/_health": (200, "OK")}
+        assert probe_warnings(release.kube, release.namespace, names(pods)) == []
+
+
+def probe_warnings(kube: Kube, namespace: str, pods: list[str]) -> list[str]:
+    """The kubelet's "Unhealthy" warnings (failed probes) about the named pods."""
+    events = kube.objects("events", namespace)
+    return [
+        f"{event['involvedObject']['name']}: {event['message']}"
+        for event in events
+        if event.get("reason") == "Unhealthy" and f"Pod/{event['involvedObject']['name']}" in pods
+    ]
 
 
 def test_helm_test_runs_its_pod_for_real_and_fails_when_the_app_does_not_answer(
@@ -224,3 +240,85 @@ def test_no_request_through_the_service_fails_during_an_upgrade(
     # Every keep-alive connection was to an old pod, so each met a stopping gunicorn.
     assert traffic.reconnects >= 1
     assert traffic.failed == 0, traffic.new_connections.failures + traffic.keep_alive.failures
+
+
+def test_the_kubelet_restarts_a_container_whose_liveness_probe_fails(release: ReleaseUnderTest):
+    """The app answers 404 on the probe's path: every failed probe is real, and so is the
+    restart that follows (with the chart's preStop sleep, as for any stop)."""
+    release.helm(
+        "install",
+        release.name,
+        str(CHART_DIR),
+        "--set",
+        "replicaCount=1,livenessProbe.httpGet.path=/missing,"
+        "livenessProbe.periodSeconds=2,livenessProbe.failureThreshold=2",
+    )
+
+    def restarted() -> dict | None:
+        pods = release.pods()
+        if pods and pods[0]["status"].get("containerStatuses", [{}])[0].get("restartCount", 0):
+            return pods[0]
+        return None
+
+    pod = wait_for(restarted, "a restart after failed liveness probes", 90)
+    status = pod["status"]["containerStatuses"][0]
+    messages = [
+        event["message"]
+        for event in release.kube.objects("events", release.namespace)
+        if event["involvedObject"]["name"] == pod["metadata"]["name"]
+    ]
+    name, address = pod["metadata"]["name"], pod["status"]["podIP"]
+    print(f"\n{name} ({address}): {status['restartCount']} restart(s)")
+    print("\n".join(messages))
+
+    assert status["lastState"]["terminated"]["exitCode"] == 0, "gunicorn stopped gracefully"
+    assert any(
+        "Liveness probe failed: HTTP probe failed with statuscode: 404" in m for m in messages
+    )
+    assert any("failed liveness probe, will be restarted" in m for m in messages)
+
+
+@pytest.fixture(scope="module")
+def broken_tag(local: LocalCluster, engine, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The app built locally with `/_health` answering 500, pushed to the node's registry."""
+    factory = (ROOT / "app" / "factory.py").read_text()
+    broken = factory.replace('Response("OK", ', 'Response("broken", status=500, ')
+    assert broken != factory, "app/factory.py no longer answers the health check as expected"
+    context = tmp_path_factory.mktemp("broken-app")
+    (context / "factory.py").write_text(broken)
+    (context / "Dockerfile").write_text(
+        f"FROM {IMAGE}:1.5.0\nCOPY factory.py /srv/app/factory.py\n"
+    )
+    tag = "0.0.0-broken-health"
+    pushed = f"{local.registry_address}/{IMAGE.split('/', 1)[1]}:{tag}"
+    engine.docker("build", "--tag", pushed, str(context))
+    engine.docker("push", pushed)
+    return tag
+
+
+def test_an_app_whose_health_check_fails_is_not_installed_and_fails_helm_test(
+    release: ReleaseUnderTest, broken_tag: str
+):
+    installed = release.helm(
+        "upgrade",
+        "--install",
+        release.name,
+        str(CHART_DIR),
+        "--set",
+        f"image.tag={broken_tag},replicaCount=1",
+        "--wait",
+        "--timeout",
+        "30s",
+        check=False,
+    )
+    status = json.loads(release.helm("status", release.name, "--output", "json"))
+    events = [e["message"] for e in release.kube.objects("events", release.namespace)]
+    tested = release.helm("test", release.name, "--logs", "--timeout", "90s", check=False)
+    print(f"\n{installed}\n{tested}")
+
+    assert "context deadline exceeded" in installed, "helm's --wait ran out"
+    assert status["info"]["status"] == "failed", installed
+    assert any(
+        "Readiness probe failed: HTTP probe failed with statuscode: 500" in m for m in events
+    )
+    assert "Phase:          Failed" in tested
