@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from harness.chart.render import CHART_DIR
@@ -123,6 +125,15 @@ def test_every_object_has_the_standard_labels(render):
             == "dummy-flask-app-"
             + yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["version"]
         )
+
+
+def test_the_pod_template_does_not_change_with_the_charts_version(render):
+    """A chart release that changes nothing about the pods must not restart them (each
+    restart moves a public IP on the IP-pool platform): no helm.sh/chart label on pods."""
+    version = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["version"]
+    template = render().pod_template
+    assert "helm.sh/chart" not in template["metadata"]["labels"]
+    assert version not in json.dumps(template)
 
 
 def test_helm_test_hook_requests_health_through_the_service(render):

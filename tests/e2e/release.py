@@ -14,6 +14,11 @@ from harness.ops import deploy
 
 IMAGE = "registry-qcc.quantil.com/oe-tools/dummy-flask-app"
 TIMEOUT = "3m"
+# Namespace labels that make the API server enforce the restricted Pod Security Standard.
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+}
 # Everything a release of this chart can create, and what Kubernetes derives from it.
 KINDS = (
     "deployments,statefulsets,replicasets,controllerrevisions,pods,services,"

@@ -10,14 +10,9 @@ from harness.chart.render import WORKLOAD_KINDS, render
 from harness.core.proc import CommandError
 from harness.kube.client import Kube
 from tests.e2e.conftest import NamespaceFactory
-from tests.e2e.release import ReleaseUnderTest
+from tests.e2e.release import RESTRICTED, ReleaseUnderTest
 
 pytestmark = pytest.mark.e2e
-
-RESTRICTED = {
-    "pod-security.kubernetes.io/enforce": "restricted",
-    "pod-security.kubernetes.io/enforce-version": "latest",
-}
 
 
 @pytest.mark.parametrize("kind", WORKLOAD_KINDS)

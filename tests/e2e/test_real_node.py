@@ -3,7 +3,8 @@ own namespaces, with the limits and the security context the pod asks for; the c
 is pulled from the cluster's registry with the chart's pull secret, answers through its
 Service, and `helm test` runs its hook's pod for real.
 
-The container's process is looked at from the host's /proc, so these need the local cluster.
+The app's process is looked at from the host's /proc, in a namespace enforcing the restricted
+Pod Security Standard, so these need the local cluster.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from harness.chart.render import CHART_DIR, WORKLOAD_KINDS
 from harness.cluster.listeners import network_namespace
 from harness.cluster.local import LocalCluster
 from harness.cluster.node import CGROUP_FS
-from harness.core.objects import names
+from harness.core.objects import Obj
 from harness.core.retry import wait_for
 from harness.core.tools import ROOT
 from harness.kube.client import Kube
 from harness.toolchain import node as parts
 from harness.traffic.rollouts import upgrade_under_load
-from tests.e2e.release import IMAGE, ReleaseUnderTest
+from tests.e2e.conftest import NamespaceFactory
+from tests.e2e.release import IMAGE, RESTRICTED, ReleaseUnderTest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node]
 
@@ -38,59 +40,31 @@ def local(local_cluster: LocalCluster | None) -> LocalCluster:
     return local_cluster
 
 
-def restricted_pod(namespace: str) -> dict[str, object]:
-    """A pod shaped like the chart's: non-root, no privileges, read-only root, limits."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "probe", "namespace": namespace},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "containers": [
-                {
-                    "name": "probe",
-                    "image": parts.PAUSE_IMAGE,
-                    "imagePullPolicy": "Never",
-                    "securityContext": {
-                        "runAsUser": UID,
-                        "runAsNonRoot": True,
-                        "allowPrivilegeEscalation": False,
-                        "readOnlyRootFilesystem": True,
-                        "capabilities": {"drop": ["ALL"]},
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "resources": {"limits": {"cpu": "200m", "memory": "128Mi"}},
-                }
-            ],
-        },
-    }
-
-
 @pytest.fixture
-def running_pod(kube: Kube, namespace: str) -> dict[str, object]:
-    kube.kubectl("apply", "-f", "-", input=json.dumps(restricted_pod(namespace)))
-
-    def running() -> dict[str, object] | None:
-        pod = kube.get("pod", "probe", namespace)
-        return pod if pod and pod["status"].get("phase") == "Running" else None
-
-    return wait_for(running, "the probe pod to run on the real node", 60)
+def running_pod(kube: Kube, namespaces: NamespaceFactory) -> dict[str, object]:
+    """One pod of the chart, with its defaults, in a namespace enforcing the restricted Pod
+    Security Standard: running, not only admitted."""
+    release = ReleaseUnderTest(kube, namespaces(RESTRICTED))
+    release.deploy({"replicaCount": 1})
+    [pod] = release.settled_pods("1.5.0", 1)
+    return pod
 
 
 def container_process(local: LocalCluster, pod: dict) -> int:
-    """The probe's process on the host: in the node's cgroups, under the pod's own cgroup
-    (named after its UID), running as UID."""
-    uid = pod["metadata"]["uid"]
+    """The app container's first process on the host: in the node's cgroups, in the
+    container's own cgroup (named after its ID; the pod's sandbox has another), as UID."""
+    container = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("containerd://")
 
     def found() -> int | None:
-        for pid in local.node.cgroup_processes():
+        for pid in sorted(local.node.cgroup_processes()):
             status = Path(f"/proc/{pid}/status").read_text()
-            in_pod = f"pod{uid}" in Path(f"/proc/{pid}/cgroup").read_text()
-            if in_pod and re.search(rf"^Uid:\s+{UID}\s", status, re.MULTILINE):
+            in_container = container in Path(f"/proc/{pid}/cgroup").read_text()
+            if in_container and re.search(rf"^Uid:\s+{UID}\s", status, re.MULTILINE):
                 return pid
         return None
 
-    return wait_for(found, f"the process of pod {uid} (uid {UID}) in the node's cgroups", 30)
+    what = f"the process of container {container[:12]} (uid {UID}) in the node's cgroups"
+    return wait_for(found, what, 30)
 
 
 def status_field(pid: int, name: str) -> str:
@@ -113,7 +87,9 @@ def test_the_real_node_runs_containerd_and_the_pinned_kubelet(kube: Kube, local:
     assert info["containerRuntimeVersion"] == f"containerd://{parts.CONTAINERD_VERSION[1:]}"
 
 
-def test_a_restricted_pod_runs_as_a_real_process_without_privileges(running_pod, local):
+def test_where_the_restricted_standard_is_enforced_the_app_runs_without_privileges(
+    running_pod, local
+):
     pid = container_process(local, running_pod)
 
     assert status_field(pid, "Uid").split()[0] == str(UID)
@@ -161,16 +137,17 @@ def test_the_app_answers_through_its_service_before_and_after_an_upgrade(
         print(f"{kind} {tag}: pods at {addresses}; GET {url} -> {answers}")
 
         assert answers == {"/": (200, "Hello World!"), "/_health": (200, "OK")}
-        assert probe_warnings(release.kube, release.namespace, names(pods)) == []
+        assert probe_warnings(release.kube, release.namespace, pods) == []
 
 
-def probe_warnings(kube: Kube, namespace: str, pods: list[str]) -> list[str]:
-    """The kubelet's "Unhealthy" warnings (failed probes) about the named pods."""
-    events = kube.objects("events", namespace)
+def probe_warnings(kube: Kube, namespace: str, pods: list[Obj]) -> list[str]:
+    """The kubelet's "Unhealthy" warnings (failed probes) about these pods, told apart by
+    UID: a StatefulSet's new pod has its predecessor's name."""
+    uids = {pod["metadata"]["uid"] for pod in pods}
     return [
         f"{event['involvedObject']['name']}: {event['message']}"
-        for event in events
-        if event.get("reason") == "Unhealthy" and f"Pod/{event['involvedObject']['name']}" in pods
+        for event in kube.objects("events", namespace)
+        if event.get("reason") == "Unhealthy" and event["involvedObject"].get("uid") in uids
     ]
 
 

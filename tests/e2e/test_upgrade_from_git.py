@@ -6,11 +6,13 @@ podManagementPolicy) makes this upgrade fail on a real API server.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from harness.chart.render import WORKLOAD_KINDS
+from harness.chart.render import CHART_DIR, WORKLOAD_KINDS
 from tests.e2e.release import ReleaseUnderTest
 from tests.support.chart_history import ChartHistory
 
@@ -47,3 +49,26 @@ def test_upgrade_from_the_previous_chart_in_git_succeeds(
     assert after["metadata"]["uid"] == before["metadata"]["uid"], "upgraded in place"
     revisions = release.helm("history", release.name, "--output", "json")
     assert revisions.count('"status":"deployed"') == 1
+
+
+def test_a_chart_release_that_changes_nothing_for_the_pods_leaves_them_running(
+    release: ReleaseUnderTest, tmp_path: Path
+):
+    """The same chart under a new version, the same values: every pod keeps its UID (on the
+    IP-pool platform, its public IP), while the release's objects carry the new version."""
+    values = {"workload.kind": "StatefulSet", "image.tag": "1.5.0"}
+    release.deploy(values)
+    before = {pod["metadata"]["name"]: pod["metadata"]["uid"] for pod in release.pods()}
+    bumped = tmp_path / CHART_DIR.name
+    shutil.copytree(CHART_DIR, bumped)
+    chart = yaml.safe_load((bumped / "Chart.yaml").read_text())
+    chart["version"] = f"{chart['version']}-next"
+    (bumped / "Chart.yaml").write_text(yaml.safe_dump(chart))
+
+    release.upgrade(bumped, values)
+
+    assert release.workload()["metadata"]["labels"]["helm.sh/chart"].endswith("-next")
+    after = {
+        pod["metadata"]["name"]: pod["metadata"]["uid"] for pod in release.settled_pods("1.5.0", 3)
+    }
+    assert after == before

@@ -48,10 +48,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
-Labels for every object: the selector labels plus those that may change.
+Labels for every object: the pods' labels plus the chart's name and version.
 */}}
 {{- define "dummy-flask-app.labels" -}}
 helm.sh/chart: {{ include "dummy-flask-app.chart" . }}
+{{ include "dummy-flask-app.podLabels" . }}
+{{- end -}}
+
+{{/*
+Labels of the pods: without helm.sh/chart, so that a release of the chart that changes
+nothing about the pods leaves them running (on the IP-pool platform, each restarted pod
+would move a public IP).
+*/}}
+{{- define "dummy-flask-app.podLabels" -}}
 {{ include "dummy-flask-app.selectorLabels" . }}
 app.kubernetes.io/version: {{ include "dummy-flask-app.imageTag" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
