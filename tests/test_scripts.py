@@ -135,7 +135,14 @@ def run_script(name: str, *args: str, env: dict[str, str] | None = None):
 
 
 @pytest.mark.parametrize(
-    "script", ["deploy", "rollout-two-phase", "migrate-to-statefulset", "rollout-plan"]
+    "script",
+    [
+        "deploy",
+        "rollout-two-phase",
+        "migrate-to-statefulset",
+        "migrate-to-deployment",
+        "rollout-plan",
+    ],
 )
 def test_scripts_name_themselves_in_usage_and_errors(script):
     done = run_script(script, "--set", "noequals")
@@ -146,7 +153,9 @@ def test_scripts_name_themselves_in_usage_and_errors(script):
     assert f"usage: scripts/{script}" in run_script(script, "--help").stdout
 
 
-@pytest.mark.parametrize("script", ["deploy", "rollout-two-phase", "migrate-to-statefulset"])
+@pytest.mark.parametrize(
+    "script", ["deploy", "rollout-two-phase", "migrate-to-statefulset", "migrate-to-deployment"]
+)
 def test_a_bad_timeout_is_one_line_naming_the_option(script):
     done = run_script(script, "--timeout", "1m30x")
     assert done.returncode == 2
@@ -163,7 +172,11 @@ def test_a_bad_timeout_is_one_line_naming_the_option(script):
         ("rollout-two-phase", ["ipool.enabled=false", "ipool.enabled=true"]),
         (
             "migrate-to-statefulset",
-            ["scale deployment/dummy-flask-app", "workload.kind=StatefulSet"],
+            ["apply --server-side", "workload.kind=StatefulSet", "rollout status statefulset"],
+        ),
+        (
+            "migrate-to-deployment",
+            ["apply --server-side", "workload.kind=Deployment", "rollout status deployment"],
         ),
     ],
 )

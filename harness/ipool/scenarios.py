@@ -324,10 +324,17 @@ def chart_rollout(
     return Outcome(key, title, measured, plan=_planned(upgrade))
 
 
-def scripted_rollout(r: Rehearsal, key: str, title: str, script: str, note: str) -> Outcome:
-    """5-6. A scripts/ rollout from an installed 1.0.0 release to 1.5.0."""
+def scripted_rollout(
+    r: Rehearsal,
+    key: str,
+    title: str,
+    script: str,
+    note: str,
+    installed: Mapping[str, str] | None = None,
+) -> Outcome:
+    """5-6. A scripts/ rollout from a release of 1.0.0 (with `installed` values) to 1.5.0."""
     with r.namespace(key) as ns, r.pool(ns, REPLICAS):
-        upgrade = _upgraded(_install(r, ns))
+        upgrade = _upgraded(_install(r, ns, installed))
         args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
         for k, v in (upgrade.set or {}).items():
             args += ["--set", f"{k}={v}"]
@@ -414,7 +421,15 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
         "migrate-script",
         "Deployment to StatefulSet, scripts/migrate-to-statefulset",
         "migrate-to-statefulset",
-        "stop the Deployment, wait for its IPs, then switch",
+        "hands the pods over one IP at a time, then the release adopts the StatefulSet",
+    ),
+    "migrate-back-script": lambda r: scripted_rollout(
+        r,
+        "migrate-back-script",
+        "StatefulSet to Deployment, scripts/migrate-to-deployment",
+        "migrate-to-deployment",
+        "hands the pods over one IP at a time, then the release adopts the Deployment",
+        installed={"workload.kind": "StatefulSet"},
     ),
     "switch-helm": plain_kind_switch,
 }

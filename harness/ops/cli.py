@@ -25,6 +25,7 @@ from harness.core.tools import ToolError, tool_path
 
 MIN_HELM = (3, 14)
 DEFAULT_TIMEOUT = "10m"
+DEFAULT_STALL = "30s"
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -84,6 +85,13 @@ def add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT,
         type=_duration,
         help=f"how long each wait may take, as helm takes it (default {DEFAULT_TIMEOUT})",
+    )
+    parser.add_argument(
+        "--stall-timeout",
+        default=DEFAULT_STALL,
+        type=_duration,
+        help=f"stop when the rollout has not moved for this long and a pod is held by something"
+        f" that will not pass by itself (default {DEFAULT_STALL}; 0s waits out --timeout)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the commands; change nothing")
 

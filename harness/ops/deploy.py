@@ -13,12 +13,17 @@ import argparse
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.chart.render import DEFAULT_NAMESPACE, DEFAULT_RELEASE, helm_chart_args, render
 from harness.ops import cli
+from harness.ops.stall import StallError, StallWatch
+
+WATCH_INTERVAL_S = 2.0
+STOP_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class Release:
     values_files: tuple[Path, ...] = ()
     set: Mapping[str, str] | None = None
     timeout: str = cli.DEFAULT_TIMEOUT
+    stall_timeout: str = cli.DEFAULT_STALL
 
 
 def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
@@ -66,17 +72,50 @@ class DeployError(cli.OperatorError):
     """A command of the rollout failed; its output was streamed as it ran."""
 
 
+def stall_watch(
+    target: Release, helm: Path, kubectl: Path, env: Mapping[str, str] | None = None
+) -> StallWatch | None:
+    """A watch on `target`'s rollout, or None when its stall timeout is 0."""
+    seconds = cli.duration_seconds(target.stall_timeout)
+    if not seconds:
+        return None
+    workload = render(
+        values_files=target.values_files,
+        set=target.set,
+        release=target.release,
+        namespace=target.namespace,
+        helm=helm,
+    ).workload
+    return StallWatch(kubectl, workload, target.namespace, seconds, env=env, clock=time.monotonic)
+
+
 def execute(
-    planned: Sequence[Sequence[str]], env: Mapping[str, str] | None = None, dry_run: bool = False
+    planned: Sequence[Sequence[str]],
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    watch: StallWatch | None = None,
 ) -> None:
-    """Run each command in turn, echoing it and streaming its output; stop at a failure."""
+    """Run each command in turn, echoing it and streaming its output; stop at a failure, or
+    when `watch` finds the rollout stalled (then the running command is stopped)."""
     for command in planned:
         print("+", shlex.join(command), flush=True)
         if dry_run:
             continue
-        done = subprocess.run(command, env=None if env is None else dict(env), check=False)
-        if done.returncode != 0:
-            raise DeployError(f"`{shlex.join(command)}` exited {done.returncode}")
+        process = subprocess.Popen(command, env=None if env is None else dict(env))
+        while True:
+            try:
+                code = process.wait(WATCH_INTERVAL_S)
+                break
+            except subprocess.TimeoutExpired:
+                try:
+                    if watch is not None:
+                        watch.check()
+                except StallError:
+                    process.terminate()
+                    process.wait(STOP_TIMEOUT_S)
+                    raise
+        if code != 0:
+            raise DeployError(f"`{shlex.join(command)}` exited {code}")
 
 
 def release_from(args: argparse.Namespace) -> Release:
@@ -87,6 +126,7 @@ def release_from(args: argparse.Namespace) -> Release:
         tuple(args.values),
         cli.parse_set_args(args.set_values),
         args.timeout,
+        args.stall_timeout,
     )
 
 
@@ -114,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = release_from(args)
         helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
         cli.report_tools(helm, kubectl)
-        execute(commands(target, helm.path, kubectl.path), dry_run=args.dry_run)
+        planned = commands(target, helm.path, kubectl.path)
+        watch = stall_watch(target, helm.path, kubectl.path)
+        execute(planned, dry_run=args.dry_run, watch=watch)
 
     return cli.run_main(name, deploy)
 

@@ -7,11 +7,14 @@ match what happened.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from harness.core.proc import run
 from harness.core.retry import wait_for
+from harness.core.tools import ROOT
 from harness.ipool import emulator, scenarios
 from harness.kube.client import Kube
 
@@ -73,12 +76,23 @@ def test_two_phase_rollout_completes_and_reports_its_time_without_public_ips(reh
     assert m.peak_ips <= 3
 
 
-@pytest.mark.parametrize("way", ["migrate-script", "switch-helm"])
-def test_deployment_to_statefulset_completes_within_the_pool(rehearsal, way):
+@pytest.mark.parametrize("way", ["migrate-script", "migrate-back-script"])
+def test_a_hand_over_switches_kind_within_the_pool_keeping_all_but_one_pod_ready(rehearsal, way):
     m = scenarios.SCENARIOS[way](rehearsal).measurement
+    assert m.completed
+    assert m.min_ready >= 2 and m.zero_ready_seconds == 0
+    assert m.peak_ips <= 3 and m.failed_scheduling_events == 0, "no pod ever waited for an IP"
+    assert not m.duplicate_ips
+
+
+def test_a_plain_helm_kind_switch_completes_within_the_pool_but_leaves_no_pod_ready_a_while(
+    rehearsal,
+):
+    m = scenarios.SCENARIOS["switch-helm"](rehearsal).measurement
     assert m.completed
     assert m.peak_ips <= 3
     assert not m.duplicate_ips
+    assert m.min_ready == 0, "what the hand-over scripts avoid"
 
 
 def test_restarting_the_emulator_mid_rollout_never_hands_one_ip_to_two_pods(rehearsal):
@@ -118,3 +132,48 @@ def test_pods_outside_emulated_namespaces_are_never_gated(rehearsal, namespace):
     assert not pod["spec"].get("schedulingGates")
     name = pod["metadata"]["name"]
     wait_for(lambda: scheduled(rehearsal, namespace, name), f"pod {name} bound", 60)
+
+
+def test_scripts_deploy_reports_a_rollout_waiting_for_a_free_ip_within_its_stall_time(
+    rehearsal: scenarios.Rehearsal,
+):
+    """The chart told the pool holds 4 IPs when it holds 3: the surge pod never gets one."""
+    with rehearsal.namespace("stall") as namespace, rehearsal.pool(namespace, 3):
+        common = [
+            "-n",
+            namespace,
+            "--set",
+            "ipool.enabled=true",
+            "--set",
+            f"ipool.name={namespace}",
+        ]
+        deploy = [str(ROOT / "scripts" / "deploy"), *common, "--timeout", "5m"]
+        run([*deploy, "--set", "image.tag=1.0.0"], env=rehearsal.env(), timeout=300)
+
+        began = time.monotonic()
+        done = run(
+            [
+                *deploy,
+                "--set",
+                "image.tag=1.5.0",
+                "--set",
+                "ipool.size=4",
+                "--stall-timeout",
+                "20s",
+            ],
+            env=rehearsal.env(),
+            timeout=300,
+            check=False,
+        )
+        took = time.monotonic() - began
+        print(f"\nstopped after {took:.0f} s: {done.stderr.strip().splitlines()[-1]}")
+
+    error = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1
+    assert took < 20 + 30, "the stall time, plus the time to see the pod waiting"
+    assert error.startswith(
+        "scripts/deploy: error: the rollout of deployment/dummy-flask-app stalled"
+    )
+    assert "FailedSchedulingIP" in error and "have not freeip" in error
+    assert "needs up to 4 IPs at once" in error and "holds 4 (ipool.size)" in error
+    assert "workload.kind=StatefulSet" in error

@@ -1,11 +1,19 @@
-"""Scenario 3: one upgrade switches Deployment -> StatefulSet, another switches back."""
+"""Switching kind: with one plain upgrade each way, and by hand-over (scripts/migrate-to-*),
+which keeps all but one pod Ready and rolls back when the new pods do not come up."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import replace
 
 import pytest
 
 from harness.core.objects import names
+from harness.core.proc import run
 from harness.core.retry import wait_for, wait_until_gone
+from harness.core.tools import ROOT, tool_path
+from harness.ops.deploy import Release, commands
+from harness.ops.handover import switch_kind
 from tests.e2e.release import ReleaseUnderTest, owner_kinds
 
 pytestmark = pytest.mark.e2e
@@ -55,3 +63,76 @@ def test_kind_switches_both_ways_keep_the_service_and_leave_no_old_workload(
     assert after is not None
     assert after["metadata"]["uid"] == service["metadata"]["uid"]
     assert after["spec"]["clusterIP"] == service["spec"]["clusterIP"]
+
+
+def _uids(pods: list) -> set[str]:
+    return {pod["metadata"]["uid"] for pod in pods}
+
+
+@pytest.mark.parametrize("helm", ["helm", "helm3"])
+def test_a_hand_over_switches_kind_both_ways_and_the_release_adopts_the_pods_unchanged(
+    release: ReleaseUnderTest, helm: str
+):
+    """harness.ops.handover with Helm 4 and Helm 3: the release ends as an ordinary release
+    of the new kind, whose pods are those the hand-over started (helm's adoption restarts
+    none), and `helm upgrade --set image.tag=...` keeps working on it."""
+    helm_path, kubectl = tool_path(helm), tool_path("kubectl")
+    target = Release(release.name, release.namespace, set={"image.tag": "1.5.0"})
+    for command in commands(target, helm_path, kubectl):
+        release.kube.run(command)
+
+    for kind, owner in (("StatefulSet", "StatefulSet"), ("Deployment", "ReplicaSet")):
+        switch_kind(target, kind, helm_path, kubectl, release.kube.env(helm))
+        pods = release.settled_pods("1.5.0", 3)
+        assert owner_kinds(pods) == {owner}
+        assert [w["kind"] for w in release.workloads()] == [kind]
+        history = json.loads(
+            release.kube.helm(
+                "history", release.name, "-n", release.namespace, "-o", "json", helm=helm
+            ).stdout
+        )
+        assert history[-1]["status"] == "deployed"
+        assert history[-1]["description"] == "Upgrade complete"
+        if kind == "StatefulSet":
+            assert release.kube.get("service", HEADLESS, release.namespace) is not None
+        else:
+            assert release.kube.get("service", HEADLESS, release.namespace) is None
+
+    handed_over = _uids(release.settled_pods("1.5.0", 3))
+    for command in commands(replace(target, set={"image.tag": "1.0.0"}), helm_path, kubectl):
+        release.kube.run(command)
+    assert _uids(release.settled_pods("1.0.0", 3)).isdisjoint(handed_over)
+
+
+def test_a_hand_over_whose_new_pods_never_get_ready_is_rolled_back(release: ReleaseUnderTest):
+    release.deploy({"image.tag": "1.5.0"})
+    before = release.workload()
+
+    done = run(
+        [
+            str(ROOT / "scripts" / "migrate-to-statefulset"),
+            "-n",
+            release.namespace,
+            "--set",
+            "image.tag=0.0.0-missing",
+            "--stall-timeout",
+            "10s",
+        ],
+        env=release.kube.env(),
+        timeout=600,
+        check=False,
+    )
+    error = done.stderr.strip().splitlines()[-1]
+    print(f"\n{done.stdout[-3000:]}\n{error}")
+
+    assert done.returncode == 1
+    assert "stalled" in error and "0.0.0-missing" in error
+    assert "rolled back: deployment/dummy-flask-app has its 3 Ready pods again" in error
+    assert [w["metadata"]["uid"] for w in release.workloads()] == [before["metadata"]["uid"]]
+    assert len(release.settled_pods("1.5.0", 3)) == 3
+    assert release.kube.get("service", HEADLESS, release.namespace) is None
+    history = json.loads(release.helm("history", release.name, "--output", "json"))
+    assert [r["status"] for r in history] == ["deployed"], "helm never ran"
+    # The scaling left no field owner behind that Helm 4's server-side apply would trip on.
+    release.deploy({"image.tag": "1.5.0", "replicaCount": "2"})
+    assert len(release.settled_pods("1.5.0", 2)) == 2

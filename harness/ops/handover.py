@@ -1,0 +1,286 @@
+"""Move a release's pods to a workload of the other kind, one pod (and one IP) at a time.
+
+A kind switch with one `helm upgrade` creates the new workload with all its replicas while
+the old one still holds every IP of the pool, then deletes the old one: for a few seconds no
+pod is Ready. A hand-over instead:
+
+1. renders the chart with the target values and creates the new workload from it (and the
+   headless Service a StatefulSet needs) with 0 replicas, carrying Helm's ownership
+   metadata so that the release can adopt it;
+2. for each of the `replicaCount` pods: scales the old workload down by one and waits until
+   that pod is gone (its IP free), then scales the new one up by one and waits until the new
+   pod is Ready; so at least `replicaCount - 1` pods are Ready throughout, and no pod ever
+   waits for an IP;
+3. runs `helm upgrade` with the target values, which adopts the new workload unchanged (same
+   template, same replicas: no pod restarts) and deletes the old one, now at 0 replicas.
+
+If a new pod is not Ready in time (or is held by something that does not pass, see
+harness.ops.stall), the hand-over rolls back: the new workload goes to 0, the old one back to
+its replicas, what step 1 created is deleted, and the command fails saying so. Nothing of the
+old side is deleted before every new pod is Ready.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harness.chart.render import render
+from harness.core.objects import Obj, is_ready
+from harness.core.proc import run
+from harness.core.retry import WaitTimeout, wait_for
+from harness.ops import cli
+from harness.ops.deploy import Release, commands, execute, stall_watch
+from harness.ops.stall import StallError, StallWatch
+
+KINDS = ("Deployment", "StatefulSet")
+POLL_S = 0.5
+
+
+class HandOverError(cli.OperatorError):
+    """The hand-over could not finish; the message says what was put back."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str
+    name: str
+    uid: str = ""
+
+    @property
+    def resource(self) -> str:
+        return f"{self.kind.lower()}/{self.name}"
+
+
+class Kubectl:
+    """kubectl in one namespace, with the caller's environment (KUBECONFIG)."""
+
+    def __init__(self, path: Path, namespace: str, env: Mapping[str, str] | None = None) -> None:
+        self.path, self.namespace, self.env = str(path), namespace, env
+
+    def __call__(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        command = [self.path, "--namespace", self.namespace, *args]
+        done = run(
+            command, env=None if self.env is None else dict(self.env), input=input, check=check
+        )
+        return done.stdout
+
+    def get(self, resource: str) -> Obj | None:
+        text = self("get", resource, "--output", "json", "--ignore-not-found")
+        return json.loads(text) if text.strip() else None
+
+    def items(self, kind: str) -> list[Obj]:
+        return json.loads(self("get", kind, "--output", "json"))["items"]
+
+    def scale(self, workload: Workload, replicas: int) -> None:
+        print(f"  scale {workload.resource} to {replicas}", flush=True)
+        self("scale", workload.resource, f"--replicas={replicas}")
+
+    def forget_scaling(self, workload: Workload) -> None:
+        """Drop the field ownership `kubectl scale` took on `workload`'s replicas: Helm 4's
+        server-side apply would otherwise refuse the next change of replicaCount."""
+        text = self("get", workload.resource, "--output", "json", "--show-managed-fields")
+        fields = json.loads(text)["metadata"].get("managedFields", [])
+        kept = [entry for entry in fields if entry.get("subresource") != "scale"]
+        if kept != fields:
+            patch = [{"op": "replace", "path": "/metadata/managedFields", "value": kept}]
+            self("patch", workload.resource, "--type=json", "--patch", json.dumps(patch))
+
+    def apply(self, obj: Obj, field_manager: str) -> None:
+        """Server-side apply as `field_manager`: the fields become that manager's alone."""
+        self(
+            "apply",
+            "--server-side",
+            f"--field-manager={field_manager}",
+            "--filename",
+            "-",
+            input=json.dumps(obj),
+        )
+
+
+def pods_of(kubectl: Kubectl, workload: Workload) -> list[Obj]:
+    """The pods `workload` controls (through its ReplicaSets for a Deployment), terminating
+    ones included: its selector alone would also match the other kind's pods."""
+    owners = {workload.uid}
+    if workload.kind == "Deployment":
+        owners |= {
+            rs["metadata"]["uid"]
+            for rs in kubectl.items("replicasets")
+            if _owned_by(rs, {workload.uid})
+        }
+    return [pod for pod in kubectl.items("pods") if _owned_by(pod, owners)]
+
+
+def _owned_by(obj: Obj, uids: set[str]) -> bool:
+    return any(ref.get("uid") in uids for ref in obj["metadata"].get("ownerReferences", []))
+
+
+def adoptable(objects: Sequence[Obj], release: str, namespace: str) -> list[Obj]:
+    """`objects` with the metadata by which Helm adopts an existing object into a release."""
+    adopted = []
+    for obj in objects:
+        obj = json.loads(json.dumps(obj))
+        annotations = obj["metadata"].setdefault("annotations", {})
+        annotations["meta.helm.sh/release-name"] = release
+        annotations["meta.helm.sh/release-namespace"] = namespace
+        obj["metadata"].setdefault("labels", {})["app.kubernetes.io/managed-by"] = "Helm"
+        adopted.append(obj)
+    return adopted
+
+
+@dataclass
+class HandOver:
+    """Moves `replicas` pods from `old` to the workload `new_objects` describe (module doc)."""
+
+    kubectl: Kubectl
+    old: Workload
+    new_objects: list[Obj]  # the new workload first, then what it needs (headless Service)
+    replicas: int
+    timeout_s: float
+    # The new objects are created and scaled under helm's own field manager (its binary's
+    # name), so that Helm 4's server-side apply finds every field its own after adopting
+    # them; any other manager would own fields (the image, the replicas) that later
+    # upgrades change, and Helm 4 would refuse those upgrades as conflicts.
+    field_manager: str = "helm"
+    watch: Callable[[], StallWatch | None] = lambda: None
+    created: list[str] | None = None
+
+    @property
+    def new(self) -> Workload:
+        workload = self.new_objects[0]
+        return Workload(workload["kind"], workload["metadata"]["name"])
+
+    def run(self) -> None:
+        new = self._create()
+        try:
+            for step in range(1, self.replicas + 1):
+                print(f"== pod {step} of {self.replicas}", flush=True)
+                self.kubectl.scale(self.old, self.replicas - step)
+                self._wait_for_pods(self.old, self.replicas - step, ready=False)
+                self._scale_new(step)
+                self._wait_for_pods(new, step, ready=True, watch=self.watch())
+        except (WaitTimeout, StallError) as error:
+            self._roll_back(new)
+            raise HandOverError(
+                f"{cli.one_line(error)}; rolled back: {self.old.resource} has its "
+                f"{self.replicas} Ready pods again and {', '.join(self.created or [])} "
+                "was deleted"
+            ) from None
+
+    def _scale_new(self, replicas: int) -> None:
+        workload = self.new_objects[0]
+        print(f"  scale {self.new.resource} to {replicas}", flush=True)
+        scaled = {**workload, "spec": {**workload["spec"], "replicas": replicas}}
+        self.kubectl.apply(scaled, self.field_manager)
+
+    def _create(self) -> Workload:
+        """Create the new objects (the workload at 0 replicas); the workload's UID."""
+        workload, *others = self.new_objects
+        workload = {**workload, "spec": {**workload["spec"], "replicas": 0}}
+        self.created = []
+        for obj in (workload, *others):
+            resource = f"{obj['kind'].lower()}/{obj['metadata']['name']}"
+            if self.kubectl.get(resource) is not None:
+                raise HandOverError(
+                    f"{resource} already exists in {self.kubectl.namespace}; a hand-over needs "
+                    "to create it (delete it if an interrupted hand-over left it at 0 replicas)"
+                )
+            print(f"  create {resource}", flush=True)
+            self.kubectl.apply(obj, self.field_manager)
+            self.created.append(resource)
+        made = self.kubectl.get(self.new.resource)
+        assert made is not None
+        return replace(self.new, uid=made["metadata"]["uid"])
+
+    def _wait_for_pods(
+        self, workload: Workload, count: int, *, ready: bool, watch: StallWatch | None = None
+    ) -> None:
+        def reached() -> bool:
+            pods = pods_of(self.kubectl, workload)
+            if watch is not None:
+                watch.check()
+            if ready:
+                return sum(is_ready(pod) for pod in pods) >= count
+            return len(pods) <= count
+
+        what = (
+            f"{count} Ready pods of {workload.resource}"
+            if ready
+            else (f"{workload.resource} to be down to {count} pods")
+        )
+        wait_for(reached, what, self.timeout_s, POLL_S)
+
+    def _roll_back(self, new: Workload) -> None:
+        print(f"== rolling back to {self.old.resource}", flush=True)
+        self._scale_new(0)
+        self._wait_for_pods(new, 0, ready=False)
+        self.kubectl.scale(self.old, self.replicas)
+        self.kubectl.forget_scaling(self.old)
+        self._wait_for_pods(self.old, self.replicas, ready=True)
+        for resource in reversed(self.created or []):
+            self.kubectl("delete", resource, "--wait=true")
+
+
+def switch_kind(
+    target: Release,
+    to_kind: str,
+    helm: Path,
+    kubectl_path: Path,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> None:
+    """Hand the release's pods over to a `to_kind` workload, then let the release adopt it."""
+    if to_kind not in KINDS:
+        raise cli.OperatorError(f"the kind to switch to must be one of {', '.join(KINDS)}")
+    switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
+    manifests = render(
+        values_files=switched.values_files,
+        set=switched.set,
+        release=switched.release,
+        namespace=switched.namespace,
+        helm=helm,
+    )
+    new_workload = manifests.workload
+    from_kind = KINDS[1 - KINDS.index(to_kind)]
+    name = new_workload["metadata"]["name"]
+    kubectl = Kubectl(kubectl_path, target.namespace, env)
+    upgrade = commands(switched, helm, kubectl_path)
+    extra = [
+        obj
+        for obj in manifests
+        if obj["kind"] == "Service" and obj["spec"].get("clusterIP") == "None"
+    ]
+    if dry_run:
+        print(f"# hand {from_kind.lower()}/{name}'s pods over to a new {to_kind} one at a time:")
+        created = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in [new_workload, *extra])
+        print(
+            f"+ {kubectl_path} --namespace {target.namespace} apply --server-side "
+            f"--field-manager={helm.name} --filename - "
+            f"# {created}; the {to_kind} at 0 replicas; ownership metadata of {target.release}"
+        )
+        print(
+            f"# then, per pod: scale {from_kind.lower()}/{name} down by one, wait until the "
+            f"pod is gone; scale {to_kind.lower()}/{name} up by one, wait until it is Ready"
+        )
+        execute(upgrade, env, dry_run=True)
+        return
+    current = kubectl.get(f"{from_kind.lower()}/{name}")
+    if current is None:
+        raise cli.OperatorError(
+            f"no {from_kind} {name} in {target.namespace} to hand over from; "
+            f"is the release {target.release} installed there as a {from_kind}?"
+        )
+    replicas = int(new_workload["spec"]["replicas"])
+    HandOver(
+        kubectl,
+        Workload(from_kind, name, current["metadata"]["uid"]),
+        adoptable([new_workload, *extra], target.release, target.namespace),
+        replicas,
+        cli.duration_seconds(target.timeout),
+        field_manager=helm.name,
+        watch=lambda: stall_watch(switched, helm, kubectl_path, env),
+    ).run()
+    print(f"== helm adopts {to_kind} {name} and deletes the {from_kind}", flush=True)
+    execute(upgrade, env, watch=stall_watch(switched, helm, kubectl_path, env))
