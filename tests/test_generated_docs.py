@@ -136,7 +136,18 @@ def test_a_stalled_rollout_is_shown_as_stalled_and_a_finished_one_as_completed()
 def test_the_measured_table_shows_each_figure_of_the_recorded_measurement():
     page = scenarios.render_doc(_ipool_record(scenarios.Outcome("a", "Way A", _measurement())))
     [row] = _table_rows(page, "")
-    assert row == ["1", "Way A", "yes", "12.3", "3", "3", "2", "0.0", "1.3", "7"]
+    assert row == ["1", "Way A", "yes", "12.3", "3", "3", "2", "**no**", "0.0", "1.3", "7"]
+
+
+def test_a_way_that_left_fewer_than_all_but_one_pod_ready_is_marked():
+    """The small record has 5 replicas: 4 Ready is all but one, 3 is not."""
+    page = scenarios.render_doc(
+        _ipool_record(
+            scenarios.Outcome("a", "Way A", _measurement(min_ready=4)),
+            scenarios.Outcome("b", "Way B", _measurement(min_ready=3)),
+        )
+    )
+    assert [row[6:8] for row in _table_rows(page, "")] == [["4", "yes"], ["3", "**no**"]]
 
 
 def test_the_plan_table_lists_only_the_outcomes_with_a_plan_next_to_what_was_measured():

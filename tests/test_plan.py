@@ -68,9 +68,19 @@ def test_plan_computes_the_same_peak_the_chart_refuses(render, replicas, size, s
 
 def test_plans_show_the_chart_refusal_and_the_kind_that_works(helm):
     found = plan.plans(set={"ipool.enabled": "true", "strategy.type": "RollingUpdate"}, helm=helm)
-    deployment_plan, statefulset_plan = found
+    deployment_plan, statefulset_plan, *switches = found
     assert "runs up to 4 pods" in deployment_plan.refused
     assert statefulset_plan.refused is None and statefulset_plan.fits is True
+    assert [s.kind for s in switches] == ["switch to StatefulSet by hand-over"]
+
+
+def test_a_hand_over_needs_the_replicas_ips_and_keeps_all_but_one_pod_ready(helm):
+    switches = plan.plans(set={"ipool.enabled": "true", "replicaCount": "5"}, helm=helm)[2:]
+    assert [s.kind for s in switches] == [
+        "switch to Deployment by hand-over",
+        "switch to StatefulSet by hand-over",
+    ]
+    assert {(s.peak_pods, s.peak_ips, s.min_ready, s.fits) for s in switches} == {(5, 5, 4, True)}
 
 
 def test_text_report_marks_the_configured_kind(capsys):
@@ -78,19 +88,20 @@ def test_text_report_marks_the_configured_kind(capsys):
     out = capsys.readouterr().out
     assert "Deployment (as configured)" in out
     assert "peak IPs:       4 of 4 in pool dummy-flask-app-ipool" in out
-    assert out.count("pool suffices:  yes") == 2
+    assert out.count("pool suffices:  yes") == 4, "both kinds, and a switch to either"
 
 
-def test_markdown_report_is_one_table_row_per_kind(capsys):
+def test_markdown_report_is_one_table_row_per_kind_and_per_switch(capsys):
     assert rollout_plan.main(["--set", "ipool.enabled=true", "--format", "md"]) == 0
     header, separator, *rows = capsys.readouterr().out.splitlines()
     assert header.startswith("| Kind |") and separator.startswith("| --- |")
-    assert len(rows) == 2
+    assert len(rows) == 4
     assert rows[0] == (
         "| Deployment (as configured) | RollingUpdate maxSurge 0, maxUnavailable 1 "
         "| 3 | 3 | 2 | 3 / 3 | yes |"
     )
     assert rows[1].startswith("| StatefulSet |")
+    assert rows[2].startswith("| switch to Deployment by hand-over |")
 
 
 def test_refused_values_still_print_the_plan_and_fail(capsys):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.chart.render import (
@@ -125,6 +125,19 @@ def _statefulset(spec: Obj, replicas: int) -> dict:
     return {"strategy": described, "peak_pods": replicas, "min_ready": max(replicas - 1, 0)}
 
 
+def handover_plan(workload: Obj) -> Plan:
+    """A switch to `workload`'s kind by hand-over (harness.ops.handover): one pod and one IP
+    at a time, so never more than `replicas` pods or IPs and all but one pod Ready."""
+    plan = plan_for(workload)
+    return replace(
+        plan,
+        kind=f"switch to {plan.kind} by hand-over",
+        strategy="one pod and one IP at a time (scripts/migrate-to-*, scripts/adopt-writeup)",
+        peak_pods=plan.replicas,
+        min_ready=max(plan.replicas - 1, 0),
+    )
+
+
 def plans(
     values_files: Sequence[Path] = (),
     set: Mapping[str, str] | None = None,
@@ -133,8 +146,9 @@ def plans(
     namespace: str = DEFAULT_NAMESPACE,
     helm: Path | None = None,
 ) -> list[Plan]:
-    """One plan per workload kind, for the given values."""
-    found = []
+    """One plan per workload kind, for the given values, then one per switch to that kind
+    by hand-over."""
+    found, workloads = [], []
     for kind in WORKLOAD_KINDS:
         try:
             manifests = render(
@@ -148,7 +162,8 @@ def plans(
             found.append(Plan(kind=kind, refused=error.chart_message))
             continue
         found.append(plan_for(manifests.workload))
-    return found
+        workloads.append(manifests.workload)
+    return found + [handover_plan(workload) for workload in workloads]
 
 
 def report(found: Sequence[Plan], configured: str | None, fmt: str = "text") -> str:

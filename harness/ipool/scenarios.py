@@ -36,10 +36,11 @@ from typing import Any
 
 import yaml
 
-from harness.chart.plan import Plan, plan_for
+from harness.chart.plan import Plan, handover_plan, plan_for
 from harness.chart.render import render
 from harness.cluster.target import add_kubeconfig_argument, target_cluster
 from harness.core import records
+from harness.core.proc import run
 from harness.core.retry import wait_for
 from harness.core.templates import render_template
 from harness.core.tools import ROOT, tool_path
@@ -57,6 +58,7 @@ CHART_SELECTOR = {
     "app.kubernetes.io/instance": RELEASE,
 }
 WRITEUP_MANIFEST = Path(__file__).parent / "manifests" / "writeup-deployment.yaml"
+WRITEUP_STATEFULSET = Path(__file__).parent / "manifests" / "writeup-statefulset.yaml"
 WRITEUP_POOL = "dummy-flask-app-ipool"
 # How long a rollout that should stall is watched before it is declared stalled.
 STALL_WINDOW_S = 25.0
@@ -331,8 +333,10 @@ def scripted_rollout(
     script: str,
     note: str,
     installed: Mapping[str, str] | None = None,
+    switch_to: str | None = None,
 ) -> Outcome:
-    """5-6. A scripts/ rollout from a release of 1.0.0 (with `installed` values) to 1.5.0."""
+    """5-6. A scripts/ rollout from a release of 1.0.0 (with `installed` values) to 1.5.0;
+    with `switch_to`, a hand-over to that kind, planned as one."""
     with r.namespace(key) as ns, r.pool(ns, REPLICAS):
         upgrade = _upgraded(_install(r, ns, installed))
         args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
@@ -341,7 +345,15 @@ def scripted_rollout(
         measured = _recorded(
             r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: execute([args], r.env()))
         )
-    return Outcome(key, title, measured, note=note)
+    plan = None if switch_to is None else _handover_planned(upgrade, switch_to)
+    return Outcome(key, title, measured, plan=plan, note=note)
+
+
+def _handover_planned(target: Release, kind: str) -> Plan:
+    values = {**(target.set or {}), "workload.kind": kind}
+    return handover_plan(
+        render(set=values, release=target.release, namespace=target.namespace).workload
+    )
 
 
 def plain_kind_switch(r: Rehearsal) -> Outcome:
@@ -355,6 +367,44 @@ def plain_kind_switch(r: Rehearsal) -> Outcome:
         measured,
         note="Helm creates the StatefulSet, then deletes the Deployment",
     )
+
+
+def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outcome:
+    """7. The write-up's objects, applied with kubectl as it did, brought under a release of
+    the chart by scripts/adopt-writeup (a StatefulSet in the end), then upgraded to 1.5.0."""
+    documents = list(yaml.safe_load_all(manifest.read_text()))
+    with r.namespace(key) as ns, r.pool(WRITEUP_POOL, REPLICAS):
+        for document in documents:
+            if document["kind"] != "Service":  # the write-up's Service names no namespace
+                document["metadata"]["namespace"] = ns
+        r.kube.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(documents))
+        kind = next(d["kind"] for d in documents if d["kind"] != "Service")
+        kubectl = str(tool_path("kubectl"))
+        execute(
+            [rollout_status(kubectl, ns, f"{kind.lower()}/{RELEASE}", ROLLOUT_TIMEOUT)], r.env()
+        )
+        adopt = [str(ROOT / "scripts" / "adopt-writeup"), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
+        adopt += ["--set", "ipool.enabled=true", "--set", f"image.tag={OLD_TAG}"]
+        done: list[str] = []
+
+        def adopt_it() -> bool:
+            result = run(adopt, env=r.env(), check=False, timeout=900)
+            print(result.stdout, result.stderr, flush=True)
+            done.append(result.stdout)
+            return result.returncode == 0
+
+        measured = _recorded(r, ns, {}, adopt_it)
+        upgrade = Release(
+            RELEASE,
+            ns,
+            timeout=ROLLOUT_TIMEOUT,
+            set={"ipool.enabled": "true", "workload.kind": "StatefulSet", "image.tag": NEW_TAG},
+        )
+        upgraded = _succeeds(lambda: _deploy(r, upgrade))
+    removed = next((line for line in done[0].splitlines() if line.startswith("removed:")), "")
+    note = f"{removed}; then helm upgrade to {NEW_TAG}: {'ok' if upgraded else 'FAILED'}"
+    adopted = replace(upgrade, set={**(upgrade.set or {}), "image.tag": OLD_TAG})
+    return Outcome(key, title, measured, plan=_handover_planned(adopted, "StatefulSet"), note=note)
 
 
 def emulator_restart_mid_rollout(r: Rehearsal) -> Outcome:
@@ -422,6 +472,7 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
         "Deployment to StatefulSet, scripts/migrate-to-statefulset",
         "migrate-to-statefulset",
         "hands the pods over one IP at a time, then the release adopts the StatefulSet",
+        switch_to="StatefulSet",
     ),
     "migrate-back-script": lambda r: scripted_rollout(
         r,
@@ -430,8 +481,21 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
         "migrate-to-deployment",
         "hands the pods over one IP at a time, then the release adopts the Deployment",
         installed={"workload.kind": "StatefulSet"},
+        switch_to="Deployment",
     ),
     "switch-helm": plain_kind_switch,
+    "adopt-writeup-deployment": lambda r: adopted_writeup(
+        r,
+        WRITEUP_MANIFEST,
+        "adopt-writeup-deployment",
+        "The write-up's Deployment adopted, scripts/adopt-writeup (to a StatefulSet)",
+    ),
+    "adopt-writeup-statefulset": lambda r: adopted_writeup(
+        r,
+        WRITEUP_STATEFULSET,
+        "adopt-writeup-statefulset",
+        "The write-up's StatefulSet adopted, scripts/adopt-writeup (through a Deployment)",
+    ),
 }
 
 

@@ -139,6 +139,7 @@ class HandOver:
     new_objects: list[Obj]  # the new workload first, then what it needs (headless Service)
     replicas: int
     timeout_s: float
+    old_replicas: int | None = None  # when the old workload runs another count
     # The new objects are created and scaled under helm's own field manager (its binary's
     # name), so that Helm 4's server-side apply finds every field its own after adopting
     # them; any other manager would own fields (the image, the replicas) that later
@@ -154,18 +155,21 @@ class HandOver:
 
     def run(self) -> None:
         new = self._create()
+        old_replicas = self.replicas if self.old_replicas is None else self.old_replicas
         try:
-            for step in range(1, self.replicas + 1):
+            for step in range(1, max(self.replicas, old_replicas) + 1):
                 print(f"== pod {step} of {self.replicas}", flush=True)
-                self.kubectl.scale(self.old, self.replicas - step)
-                self._wait_for_pods(self.old, self.replicas - step, ready=False)
-                self._scale_new(step)
-                self._wait_for_pods(new, step, ready=True, watch=self.watch())
+                if step <= old_replicas:
+                    self.kubectl.scale(self.old, old_replicas - step)
+                    self._wait_for_pods(self.old, old_replicas - step, ready=False)
+                if step <= self.replicas:
+                    self._scale_new(step)
+                    self._wait_for_pods(new, step, ready=True, watch=self.watch())
         except (WaitTimeout, StallError) as error:
             self._roll_back(new)
             raise HandOverError(
                 f"{cli.one_line(error)}; rolled back: {self.old.resource} has its "
-                f"{self.replicas} Ready pods again and {', '.join(self.created or [])} "
+                f"{old_replicas} Ready pods again and {', '.join(self.created or [])} "
                 "was deleted"
             ) from None
 
@@ -216,11 +220,73 @@ class HandOver:
         print(f"== rolling back to {self.old.resource}", flush=True)
         self._scale_new(0)
         self._wait_for_pods(new, 0, ready=False)
-        self.kubectl.scale(self.old, self.replicas)
+        old_replicas = self.replicas if self.old_replicas is None else self.old_replicas
+        self.kubectl.scale(self.old, old_replicas)
         self.kubectl.forget_scaling(self.old)
-        self._wait_for_pods(self.old, self.replicas, ready=True)
+        self._wait_for_pods(self.old, old_replicas, ready=True)
         for resource in reversed(self.created or []):
             self.kubectl("delete", resource, "--wait=true")
+
+
+def hand_over(
+    target: Release,
+    to_kind: str,
+    old: Obj | None,
+    helm: Path,
+    kubectl_path: Path,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    *,
+    before_helm: Callable[[], None] = lambda: None,
+) -> None:
+    """Hand `old`'s pods over to the release's `to_kind` workload, then let the release adopt
+    it (the module doc); `before_helm` runs between the two. A dry run prints the steps."""
+    switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
+    manifests = render(
+        values_files=switched.values_files,
+        set=switched.set,
+        release=switched.release,
+        namespace=switched.namespace,
+        helm=helm,
+    )
+    new_workload = manifests.workload
+    extra = [
+        o for o in manifests if o["kind"] == "Service" and o["spec"].get("clusterIP") == "None"
+    ]
+    upgrade = commands(switched, helm, kubectl_path)
+    if old is None:
+        old_name = f"{KINDS[1 - KINDS.index(to_kind)].lower()}/{new_workload['metadata']['name']}"
+    else:
+        old_name = f"{old['kind'].lower()}/{old['metadata']['name']}"
+    new_name = f"{to_kind.lower()}/{new_workload['metadata']['name']}"
+    if dry_run:
+        created = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in [new_workload, *extra])
+        print(f"# hand {old_name}'s pods over to a new {to_kind} one at a time:")
+        print(
+            f"+ {kubectl_path} --namespace {target.namespace} apply --server-side "
+            f"--field-manager={helm.name} --filename - "
+            f"# {created}; the {to_kind} at 0 replicas; ownership metadata of {target.release}"
+        )
+        print(
+            f"# then, per pod: scale {old_name} down by one, wait until the pod is gone; "
+            f"scale {new_name} up by one, wait until it is Ready"
+        )
+        execute(upgrade, env, dry_run=True)
+        return
+    assert old is not None
+    HandOver(
+        Kubectl(kubectl_path, target.namespace, env),
+        Workload(old["kind"], old["metadata"]["name"], old["metadata"]["uid"]),
+        adoptable([new_workload, *extra], target.release, target.namespace),
+        int(new_workload["spec"]["replicas"]),
+        cli.duration_seconds(target.timeout),
+        old_replicas=int(old["spec"].get("replicas", 1)),
+        field_manager=helm.name,
+        watch=lambda: stall_watch(switched, helm, kubectl_path, env),
+    ).run()
+    before_helm()
+    print(f"== helm adopts {new_name}", flush=True)
+    execute(upgrade, env, watch=stall_watch(switched, helm, kubectl_path, env))
 
 
 def switch_kind(
@@ -231,56 +297,23 @@ def switch_kind(
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
 ) -> None:
-    """Hand the release's pods over to a `to_kind` workload, then let the release adopt it."""
+    """Hand the release's pods over to a `to_kind` workload; helm then deletes the old one."""
     if to_kind not in KINDS:
         raise cli.OperatorError(f"the kind to switch to must be one of {', '.join(KINDS)}")
-    switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
-    manifests = render(
-        values_files=switched.values_files,
-        set=switched.set,
-        release=switched.release,
-        namespace=switched.namespace,
-        helm=helm,
-    )
-    new_workload = manifests.workload
     from_kind = KINDS[1 - KINDS.index(to_kind)]
-    name = new_workload["metadata"]["name"]
-    kubectl = Kubectl(kubectl_path, target.namespace, env)
-    upgrade = commands(switched, helm, kubectl_path)
-    extra = [
-        obj
-        for obj in manifests
-        if obj["kind"] == "Service" and obj["spec"].get("clusterIP") == "None"
-    ]
-    if dry_run:
-        print(f"# hand {from_kind.lower()}/{name}'s pods over to a new {to_kind} one at a time:")
-        created = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in [new_workload, *extra])
-        print(
-            f"+ {kubectl_path} --namespace {target.namespace} apply --server-side "
-            f"--field-manager={helm.name} --filename - "
-            f"# {created}; the {to_kind} at 0 replicas; ownership metadata of {target.release}"
-        )
-        print(
-            f"# then, per pod: scale {from_kind.lower()}/{name} down by one, wait until the "
-            f"pod is gone; scale {to_kind.lower()}/{name} up by one, wait until it is Ready"
-        )
-        execute(upgrade, env, dry_run=True)
-        return
-    current = kubectl.get(f"{from_kind.lower()}/{name}")
-    if current is None:
-        raise cli.OperatorError(
-            f"no {from_kind} {name} in {target.namespace} to hand over from; "
-            f"is the release {target.release} installed there as a {from_kind}?"
-        )
-    replicas = int(new_workload["spec"]["replicas"])
-    HandOver(
-        kubectl,
-        Workload(from_kind, name, current["metadata"]["uid"]),
-        adoptable([new_workload, *extra], target.release, target.namespace),
-        replicas,
-        cli.duration_seconds(target.timeout),
-        field_manager=helm.name,
-        watch=lambda: stall_watch(switched, helm, kubectl_path, env),
-    ).run()
-    print(f"== helm adopts {to_kind} {name} and deletes the {from_kind}", flush=True)
-    execute(upgrade, env, watch=stall_watch(switched, helm, kubectl_path, env))
+    name = render(
+        values_files=target.values_files,
+        set=target.set,
+        release=target.release,
+        namespace=target.namespace,
+        helm=helm,
+    ).workload["metadata"]["name"]
+    old = None
+    if not dry_run:
+        old = Kubectl(kubectl_path, target.namespace, env).get(f"{from_kind.lower()}/{name}")
+        if old is None:
+            raise cli.OperatorError(
+                f"no {from_kind} {name} in {target.namespace} to hand over from; "
+                f"is the release {target.release} installed there as a {from_kind}?"
+            )
+    hand_over(target, to_kind, old, helm, kubectl_path, env, dry_run)

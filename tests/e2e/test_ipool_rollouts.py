@@ -78,7 +78,9 @@ def test_two_phase_rollout_completes_and_reports_its_time_without_public_ips(reh
 
 @pytest.mark.parametrize("way", ["migrate-script", "migrate-back-script"])
 def test_a_hand_over_switches_kind_within_the_pool_keeping_all_but_one_pod_ready(rehearsal, way):
-    m = scenarios.SCENARIOS[way](rehearsal).measurement
+    outcome = scenarios.SCENARIOS[way](rehearsal)
+    measured_as_planned(outcome)
+    m = outcome.measurement
     assert m.completed
     assert m.min_ready >= 2 and m.zero_ready_seconds == 0
     assert m.peak_ips <= 3 and m.failed_scheduling_events == 0, "no pod ever waited for an IP"
@@ -177,3 +179,25 @@ def test_scripts_deploy_reports_a_rollout_waiting_for_a_free_ip_within_its_stall
     assert "FailedSchedulingIP" in error and "have not freeip" in error
     assert "needs up to 4 IPs at once" in error and "holds 4 (ipool.size)" in error
     assert "workload.kind=StatefulSet" in error
+
+
+@pytest.mark.parametrize("way", ["adopt-writeup-deployment", "adopt-writeup-statefulset"])
+def test_the_writeups_objects_are_adopted_by_a_release_keeping_all_but_one_pod_ready(
+    rehearsal, kube: Kube, way
+):
+    outcome = scenarios.SCENARIOS[way](rehearsal)
+    m = outcome.measurement
+    print(f"\n{way}: {outcome.note}")
+    measured_as_planned(outcome)
+
+    assert m.completed
+    assert m.min_ready >= 2 and m.zero_ready_seconds == 0
+    assert m.peak_ips <= 3 and m.failed_scheduling_events == 0
+    assert outcome.note.endswith("then helm upgrade to 1.5.0: ok")
+    assert (
+        "deployment/dummy-flask-app" in outcome.note
+        or "statefulset/dummy-flask-app" in outcome.note
+    )
+    if way == "adopt-writeup-statefulset":
+        assert "service/dummy-flask-app in default" in outcome.note, "the stray Service"
+    assert kube.get("service", "dummy-flask-app", "default") is None

@@ -1,0 +1,122 @@
+"""Bring the app the operations write-up deployed by hand under a release of this chart.
+
+    scripts/adopt-writeup [-n opseng] [--release NAME] [-f FILE ...] [--set K=V ...]
+                          [--to StatefulSet|Deployment] [--timeout 10m] [--stall-timeout 30s]
+                          [--dry-run]
+
+The write-up made, with kubectl, either a Deployment `dummy-flask-app` or a StatefulSet of
+that name (and a headless Service `dummy-flask-app` without a namespace, so in the kubectl
+context's, `default` for most), both selecting `app: dummy-flask-app`, none of it known to
+Helm. Selectors are immutable and the names are the chart's own, so the release cannot take
+these objects over in place. Instead the pods are handed over (harness.ops.handover) to the
+release's workload of the *other* kind, whose name does not clash, one pod and one IP at a
+time; once every new pod is Ready the write-up's workload (now at 0 replicas) and its
+Services are deleted and the release is installed, adopting the new workload as it is. When
+`--to` asks for the kind the write-up used, a second hand-over switches the release to it.
+The script ends by saying what it removed and what it left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from harness.core.objects import Obj
+from harness.ops import cli
+from harness.ops.deploy import Release, release_from
+from harness.ops.handover import KINDS, Kubectl, hand_over, switch_kind
+
+NAME = "dummy-flask-app"
+SELECTOR = {"app": "dummy-flask-app"}
+HELM_RELEASE = "meta.helm.sh/release-name"
+DOCKER_CONFIG = "kubernetes.io/dockerconfigjson"
+
+
+def _writeups(objects: Sequence[Obj]) -> list[Obj]:
+    """The objects that are the write-up's: its name and selector, unknown to Helm."""
+    return [
+        obj
+        for obj in objects
+        if obj["metadata"]["name"] == NAME
+        and HELM_RELEASE not in obj["metadata"].get("annotations", {})
+        and (obj["spec"].get("selector", {}).get("matchLabels") or obj["spec"].get("selector"))
+        == SELECTOR
+    ]
+
+
+def find_workload(kubectl: Kubectl) -> Obj:
+    found = _writeups([*kubectl.items("deployments"), *kubectl.items("statefulsets")])
+    if len(found) != 1:
+        kinds = " and a ".join(obj["kind"] for obj in found) or "no Deployment or StatefulSet"
+        raise cli.OperatorError(
+            f"expected the write-up's Deployment or StatefulSet {NAME} (selector app={NAME}, "
+            f"not managed by Helm) in {kubectl.namespace}, found {kinds}"
+        )
+    return found[0]
+
+
+def adopt(
+    target: Release,
+    to_kind: str,
+    helm: Path,
+    kubectl_path: Path,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """The module doc's steps; returns what was removed."""
+    kubectl = Kubectl(kubectl_path, target.namespace, env)
+    old = find_workload(kubectl)
+    via = KINDS[1 - KINDS.index(old["kind"])]
+    removed: list[str] = []
+
+    def remove_writeup() -> None:
+        resource = f"{old['kind'].lower()}/{NAME}"
+        print(f"== delete the write-up's {resource} (0 replicas) and its Services", flush=True)
+        kubectl("delete", resource, "--wait=true")
+        removed.append(f"{resource} in {target.namespace}")
+        for namespace in dict.fromkeys([target.namespace, "default"]):
+            there = Kubectl(kubectl_path, namespace, env)
+            if _writeups(there.items("services")):
+                there("delete", f"service/{NAME}", "--wait=true")
+                removed.append(f"service/{NAME} in {namespace}")
+
+    print(f"== the write-up's {old['kind']} {NAME} goes to the release's {via}", flush=True)
+    hand_over(target, via, old, helm, kubectl_path, env, dry_run, before_helm=remove_writeup)
+    if to_kind != via:
+        print(f"== then the release switches to a {to_kind}", flush=True)
+        switch_kind(target, to_kind, helm, kubectl_path, env, dry_run)
+    return removed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    name = cli.prog("harness.ops.adopt")
+    parser = argparse.ArgumentParser(prog=name, description=__doc__.splitlines()[0])
+    cli.add_rollout_arguments(parser)
+    parser.add_argument(
+        "--to",
+        choices=KINDS,
+        default="StatefulSet",
+        help="the kind the release ends as (default StatefulSet, for a fixed IP pool)",
+    )
+    args = parser.parse_args(argv)
+
+    def run() -> None:
+        target = release_from(args)
+        helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
+        cli.report_tools(helm, kubectl)
+        removed = adopt(target, args.to, helm.path, kubectl.path, dry_run=args.dry_run)
+        if args.dry_run:
+            return
+        secrets = Kubectl(kubectl.path, args.namespace).items("secrets")
+        pull = [s["metadata"]["name"] for s in secrets if s["type"] == DOCKER_CONFIG]
+        print(f"done: release {args.release} runs the app in {args.namespace} as a {args.to}")
+        print(f"removed: {', '.join(removed)}")
+        print(f"left: pull secrets {', '.join(pull) or 'none'} (the release pulls with them too)")
+
+    return cli.run_main(name, run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
