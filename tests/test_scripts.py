@@ -141,6 +141,7 @@ def run_script(name: str, *args: str, env: dict[str, str] | None = None):
         "rollout-two-phase",
         "migrate-to-statefulset",
         "migrate-to-deployment",
+        "adopt-writeup",
         "rollout-plan",
     ],
 )
@@ -154,7 +155,14 @@ def test_scripts_name_themselves_in_usage_and_errors(script):
 
 
 @pytest.mark.parametrize(
-    "script", ["deploy", "rollout-two-phase", "migrate-to-statefulset", "migrate-to-deployment"]
+    "script",
+    [
+        "deploy",
+        "rollout-two-phase",
+        "migrate-to-statefulset",
+        "migrate-to-deployment",
+        "adopt-writeup",
+    ],
 )
 def test_a_bad_timeout_is_one_line_naming_the_option(script):
     done = run_script(script, "--timeout", "1m30x")
