@@ -134,17 +134,17 @@ def run_script(name: str, *args: str, env: dict[str, str] | None = None):
     )
 
 
-@pytest.mark.parametrize(
-    "script",
-    [
-        "deploy",
-        "rollout-two-phase",
-        "migrate-to-statefulset",
-        "migrate-to-deployment",
-        "adopt-writeup",
-        "rollout-plan",
-    ],
-)
+# The scripts that roll out, and so take --timeout and --stall-timeout.
+ROLLOUT_SCRIPTS = [
+    "deploy",
+    "rollout-two-phase",
+    "migrate-to-statefulset",
+    "migrate-to-deployment",
+    "adopt-writeup",
+]
+
+
+@pytest.mark.parametrize("script", [*ROLLOUT_SCRIPTS, "rollout-plan"])
 def test_scripts_name_themselves_in_usage_and_errors(script):
     done = run_script(script, "--set", "noequals")
     assert done.returncode == 1
@@ -154,16 +154,7 @@ def test_scripts_name_themselves_in_usage_and_errors(script):
     assert f"usage: scripts/{script}" in run_script(script, "--help").stdout
 
 
-@pytest.mark.parametrize(
-    "script",
-    [
-        "deploy",
-        "rollout-two-phase",
-        "migrate-to-statefulset",
-        "migrate-to-deployment",
-        "adopt-writeup",
-    ],
-)
+@pytest.mark.parametrize("script", ROLLOUT_SCRIPTS)
 def test_a_bad_timeout_is_one_line_naming_the_option(script):
     done = run_script(script, "--timeout", "1m30x")
     assert done.returncode == 2

@@ -12,6 +12,7 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -217,15 +218,27 @@ class SteadyLoad:
 
     def _one_request(self, connection: http.client.HTTPConnection) -> tuple[str | None, bool]:
         """Send one request: (None or the reason it failed, whether the connection is done)."""
-        try:
-            connection.request("GET", self._path)
-            response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as error:
-            return f"{type(error).__name__}: {error}", True
-        if response.status != 200 or body != self._expected:
-            return f"HTTP {response.status}: {body[:80]!r}", response.will_close
-        if response.will_close:
+        failure, closed = get_once(connection, self._path, self._expected)
+        if failure is None and closed:
             with self._lock:
                 self.report.closed_by_server += 1
-        return None, response.will_close
+        return failure, closed
+
+
+def get_once(
+    connection: http.client.HTTPConnection,
+    path: str,
+    expected_body: bytes,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[str | None, bool]:
+    """One GET on `connection`: (None, or why it failed: the exception, or a status or body
+    other than 200 and `expected_body`; whether the connection is done)."""
+    try:
+        connection.request("GET", path, headers=dict(headers or {}))
+        response = connection.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException) as error:
+        return f"{type(error).__name__}: {error}", True
+    if response.status != 200 or body != expected_body:
+        return f"HTTP {response.status}: {body[:80]!r}", response.will_close
+    return None, response.will_close

@@ -18,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.chart.render import DEFAULT_NAMESPACE, DEFAULT_RELEASE, helm_chart_args, render
+from harness.chart.render import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_RELEASE,
+    Manifests,
+    helm_chart_args,
+    render,
+)
 from harness.ops import cli
 from harness.ops.stall import StallError, StallWatch
 
@@ -35,17 +41,20 @@ class Release:
     timeout: str = cli.DEFAULT_TIMEOUT
     stall_timeout: str = cli.DEFAULT_STALL
 
+    def manifests(self, helm: Path) -> Manifests:
+        """The chart rendered with this release's values; refuses values the chart refuses."""
+        return render(
+            values_files=self.values_files,
+            set=self.set,
+            release=self.release,
+            namespace=self.namespace,
+            helm=helm,
+        )
+
 
 def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
     """The helm and kubectl commands that roll `target` out, after a render check."""
-    manifests = render(
-        values_files=target.values_files,
-        set=target.set,
-        release=target.release,
-        namespace=target.namespace,
-        helm=helm,
-    )
-    workload = manifests.workload
+    workload = target.manifests(helm).workload
     upgrade = helm_chart_args(
         "upgrade",
         release=target.release,
@@ -79,13 +88,7 @@ def stall_watch(
     seconds = cli.duration_seconds(target.stall_timeout)
     if not seconds:
         return None
-    workload = render(
-        values_files=target.values_files,
-        set=target.set,
-        release=target.release,
-        namespace=target.namespace,
-        helm=helm,
-    ).workload
+    workload = target.manifests(helm).workload
     return StallWatch(kubectl, workload, target.namespace, seconds, env=env, clock=time.monotonic)
 
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from harness.chart.render import render
 from harness.core.objects import Obj, is_ready
 from harness.core.proc import run
 from harness.core.retry import WaitTimeout, wait_for
@@ -242,13 +241,7 @@ def hand_over(
     """Hand `old`'s pods over to the release's `to_kind` workload, then let the release adopt
     it (the module doc); `before_helm` runs between the two. A dry run prints the steps."""
     switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
-    manifests = render(
-        values_files=switched.values_files,
-        set=switched.set,
-        release=switched.release,
-        namespace=switched.namespace,
-        helm=helm,
-    )
+    manifests = switched.manifests(helm)
     new_workload = manifests.workload
     extra = [
         o for o in manifests if o["kind"] == "Service" and o["spec"].get("clusterIP") == "None"
@@ -301,13 +294,7 @@ def switch_kind(
     if to_kind not in KINDS:
         raise cli.OperatorError(f"the kind to switch to must be one of {', '.join(KINDS)}")
     from_kind = KINDS[1 - KINDS.index(to_kind)]
-    name = render(
-        values_files=target.values_files,
-        set=target.set,
-        release=target.release,
-        namespace=target.namespace,
-        helm=helm,
-    ).workload["metadata"]["name"]
+    name = target.manifests(helm).workload["metadata"]["name"]
     old = None
     if not dry_run:
         old = Kubectl(kubectl_path, target.namespace, env).get(f"{from_kind.lower()}/{name}")

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from harness.cluster.local import NODE_IP, SERVICE_CIDR
 from harness.cluster.node import POD_CIDR
+from harness.container.load import get_once
 
 MAX_RATE = 200.0
 MAX_SECONDS = 600.0
@@ -188,15 +189,7 @@ class Traffic:
     ) -> tuple[str | None, bool]:
         """(None or why the request failed, whether its connection is done)."""
         headers = {"Connection": "close"} if fresh else {}
-        try:
-            connection.request("GET", self._path, headers=headers)
-            response = connection.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as error:
-            return f"{type(error).__name__}: {error}", True
-        if response.status != 200 or body != self._expected:
-            return f"HTTP {response.status}: {body[:80]!r}", response.will_close
-        return None, response.will_close
+        return get_once(connection, self._path, self._expected, headers)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
