@@ -198,3 +198,29 @@ def test_a_missing_release_value_file_is_one_line_without_a_traceback():
     [error] = [line for line in done.stderr.splitlines() if "error" in line]
     assert error.startswith("scripts/deploy: error: ")
     assert "no-such-values.yaml" in error
+
+
+@pytest.mark.parametrize("script", ROLLOUT_SCRIPTS)
+def test_a_cluster_that_does_not_answer_is_one_line_and_a_failure(script, tmp_path):
+    """Nothing listens on port 1 of loopback: every script fails in one line, no traceback."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n"
+        "clusters: [{name: nowhere, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: nowhere, context: {cluster: nowhere, user: nobody}}]\n"
+        "users: [{name: nobody, user: {token: not-a-secret}}]\n"
+    )
+    done = run_script(
+        script,
+        "-n",
+        "staging",
+        "--timeout",
+        "20s",
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+    )
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"scripts/{script}: error: "), done.stderr
+    assert "127.0.0.1:1" in error or "exited 1" in error, error

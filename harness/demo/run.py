@@ -103,7 +103,8 @@ def roll_out(target: Target, release: str, namespace: str, values: Mapping[str, 
     pods = kube.settled_pods(namespace, selector, image, workload["spec"]["replicas"])
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
         name, status = pod["metadata"]["name"], pod["status"]
-        print(f"    pod {name}: {status['phase']} on {pod['spec']['nodeName']}, {image}")
+        where = f"{pod['spec']['nodeName']} at {status.get('podIP', '-')}"
+        print(f"    pod {name}: {status['phase']} on {where}, {image}")
     if target.local is not None:
         service = manifests.get("Service", workload["metadata"]["name"])
         address = kube.get("service", service["metadata"]["name"], namespace)["spec"]["clusterIP"]
