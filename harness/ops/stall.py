@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.chart.plan import Plan, plan_for
-from harness.core.objects import Obj, label_selector
+from harness.core.objects import Obj, is_ready, label_selector
 from harness.core.proc import run
 from harness.ops.cli import OperatorError
 
@@ -83,16 +83,11 @@ def held_pods(pods: Sequence[Obj], events: Sequence[Obj]) -> list[Held]:
             if event is not None:
                 reason = event["reason"] if event["reason"] == IP_REASON else "Unschedulable"
                 held.append(Held(name, reason, " ".join(event["message"].split())))
-        elif status.get("phase") == "Running" and not _ready(pod):
+        elif status.get("phase") == "Running" and not is_ready(pod):
             event = _latest_event(events, uid, ("Unhealthy",))
             if event is not None and "Readiness" in event["message"]:
                 held.append(Held(name, "NotReady", event["message"]))
     return held
-
-
-def _ready(pod: Obj) -> bool:
-    conditions = pod.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def progress(workload: Obj | None, pods: Sequence[Obj]) -> tuple:
@@ -108,7 +103,7 @@ def progress(workload: Obj | None, pods: Sequence[Obj]) -> tuple:
             "deletionTimestamp" in pod["metadata"],
             bool(pod.get("spec", {}).get("nodeName")),
             pod.get("status", {}).get("phase"),
-            _ready(pod),
+            is_ready(pod),
         )
         for pod in pods
     )
