@@ -9,7 +9,7 @@ one core must not follow.
 
 import os
 
-from app.settings import SettingError, positive_int_from_env
+from app.settings import SettingError, bool_from_env, positive_int_from_env
 
 # Every interface, because the Service sends traffic to the pod IP, not to loopback.
 bind = "0.0.0.0:8000"
@@ -20,6 +20,8 @@ try:
     # Must stay below the pod's terminationGracePeriodSeconds (30), or the kubelet kills
     # workers mid-request before gunicorn's own deadline.
     graceful_timeout = positive_int_from_env("GUNICORN_GRACEFUL_TIMEOUT", 20, os.environ)
+    # "true" or "false", on when unset; a line per request costs throughput (docs/benchmark.md).
+    _access_log = bool_from_env("GUNICORN_ACCESS_LOG", True, os.environ)
 except SettingError as error:
     # SystemExit prints just the sentence; any other exception here makes gunicorn print a
     # traceback of this file around it.
@@ -28,8 +30,8 @@ except SettingError as error:
 timeout = 30
 keepalive = 5
 
-# Logs go to the container's stdout/stderr, where the kubelet collects them.
-accesslog = "-"
+# Logs go to the container's stdout/stderr, where the kubelet collects them; None: no access log.
+accesslog = "-" if _access_log else None
 errorlog = "-"
 
 # Workers signal they are alive by touching a heartbeat file here. The root filesystem is

@@ -25,3 +25,17 @@ def positive_int_from_env(name: str, default: int, environ: Mapping[str, str]) -
     if not _WHOLE_NUMBER.fullmatch(raw) or int(raw) < 1:
         raise SettingError(f"{name} must be a whole number of 1 or more, got {raw!r}.")
     return int(raw)
+
+
+def bool_from_env(name: str, default: bool, environ: Mapping[str, str]) -> bool:
+    """Return ``environ[name]`` as a boolean, or ``default`` when it is unset.
+
+    Exactly "true" or "false", the way the chart writes a boolean value: "1", "yes", "True"
+    and "" are refused rather than guessed at, so a typo stops the pod with a message.
+    """
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise SettingError(f"{name} must be true or false, got {raw!r}.")
+    return raw == "true"

@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 from gunicorn.config import Config
 
-from app.settings import SettingError, positive_int_from_env
+from app.settings import SettingError, bool_from_env, positive_int_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "app" / "gunicorn.conf.py"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-TUNABLES = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT")
+WHOLE_NUMBERS = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT")
+TUNABLES = (*WHOLE_NUMBERS, "GUNICORN_ACCESS_LOG")
 POD_TERMINATION_GRACE_S = 30
 STARTUP_TIMEOUT_S = 20.0
 POLL_INTERVAL_S = 0.1
@@ -77,7 +78,7 @@ def test_environment_overrides_workers_threads_and_graceful_timeout(
     assert (config["workers"], config["threads"], config["graceful_timeout"]) == (2, 8, 10)
 
 
-@pytest.mark.parametrize("name", TUNABLES)
+@pytest.mark.parametrize("name", WHOLE_NUMBERS)
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "", " 2", "1.5"])
 def test_a_bad_value_stops_startup_with_a_message_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
@@ -85,6 +86,34 @@ def test_a_bad_value_stops_startup_with_a_message_naming_the_variable(
     monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit, match=f"{name} must be a whole number of 1 or more"):
         load_config()
+
+
+@pytest.mark.parametrize(("value", "accesslog"), [("true", "-"), ("false", None)])
+def test_gunicorn_access_log_turns_the_access_log_on_or_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, accesslog: str | None
+) -> None:
+    monkeypatch.setenv("GUNICORN_ACCESS_LOG", value)
+    config = load_config()
+    assert (config["accesslog"], config["errorlog"]) == (accesslog, "-")
+
+
+@pytest.mark.parametrize("value", ["True", "FALSE", "1", "0", "yes", "on", "", " true"])
+def test_an_access_log_value_other_than_true_or_false_stops_startup(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("GUNICORN_ACCESS_LOG", value)
+    with pytest.raises(SystemExit, match="GUNICORN_ACCESS_LOG must be true or false, got"):
+        load_config()
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_bool_from_env_returns_the_default_when_unset(default: bool) -> None:
+    assert bool_from_env("GUNICORN_ACCESS_LOG", default, {}) is default
+
+
+def test_bool_from_env_quotes_the_bad_value() -> None:
+    with pytest.raises(SettingError, match="got 'yes'"):
+        bool_from_env("GUNICORN_ACCESS_LOG", True, {"GUNICORN_ACCESS_LOG": "yes"})
 
 
 def test_positive_int_from_env_returns_the_default_when_unset() -> None:
@@ -189,9 +218,29 @@ def test_real_gunicorn_serves_the_app_and_stops_cleanly_on_sigterm(server: Serve
     assert '"GET / HTTP/1.1" 200' in server.output(), "the access log should go to stdout"
 
 
-@pytest.mark.parametrize(("name", "value"), [("GUNICORN_THREADS", "abc"), ("WEB_CONCURRENCY", "0")])
+def test_real_gunicorn_writes_no_access_log_when_it_is_turned_off(tmp_path: Path) -> None:
+    server = start_gunicorn(tmp_path, {"GUNICORN_ACCESS_LOG": "false"})
+    try:
+        wait_until_healthy(server)
+        with urllib.request.urlopen(f"{server.url}/", timeout=5) as response:
+            assert response.read() == b"Hello World!"
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=load_config()["graceful_timeout"])
+    assert "Booting worker" in server.output(), "the error log should still go to stdout"
+    assert '"GET ' not in server.output()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("GUNICORN_THREADS", "abc", "a whole number of 1 or more"),
+        ("WEB_CONCURRENCY", "0", "a whole number of 1 or more"),
+        ("GUNICORN_ACCESS_LOG", "yes", "true or false"),
+    ],
+)
 def test_real_gunicorn_refuses_to_start_with_a_bad_value(
-    tmp_path: Path, name: str, value: str
+    tmp_path: Path, name: str, value: str, allowed: str
 ) -> None:
     server = start_gunicorn(tmp_path, {name: value})
     try:
@@ -201,7 +250,10 @@ def test_real_gunicorn_refuses_to_start_with_a_bad_value(
         server.process.wait()
         pytest.fail(f"gunicorn was still running {STARTUP_TIMEOUT_S}s after starting with {name}")
     assert code != 0
-    assert f"{name} must be a whole number of 1 or more, got '{value}'." in server.output()
+    # One line, the sentence alone: no traceback around it.
+    assert server.output().strip() == (
+        f"Invalid gunicorn setting: {name} must be {allowed}, got '{value}'."
+    )
 
 
 def test_gunicorns_master_reads_its_config_without_importing_flask():
