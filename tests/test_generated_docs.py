@@ -9,6 +9,7 @@ renderers against small runs built here.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -265,14 +266,36 @@ def test_the_throughput_goal_divides_each_path_by_the_ceiling_of_the_same_run():
     )
 
 
-def test_the_memory_goal_shows_the_shipped_servers_idle_memory():
+def test_the_memory_goal_shows_the_shipped_servers_idle_memory_and_whether_it_is_met():
     record = _bench_record(
-        _server(bench.SHIPPED, {"/": 1.0}, idle_rss_mib=61.26),
+        _server(bench.SHIPPED, {"/": 1.0}, idle_rss_mib=40.0),
+        _server(bench.CEILING, {"/": 1.0}, idle_rss_mib=30.0),
+    )
+    assert bench.goals(record)[1] == (
+        "- Idle RSS at most 40 MiB: met, shipped 40.0 MiB (PSS 30.0, working set 30.0)."
+    )
+
+
+def test_the_memory_goal_shows_the_idle_memory_before_the_master_stopped_importing_flask():
+    record = _bench_record(
+        _server(bench.SHIPPED, {"/": 1.0}, idle_rss_mib=54.04),
+        _server(bench.MASTER_IMPORTS_FLASK, {"/": 1.0}, idle_rss_mib=61.26),
         _server(bench.CEILING, {"/": 1.0}, idle_rss_mib=40.0),
     )
     assert bench.goals(record)[1] == (
-        "- Idle RSS at most 64 MiB: shipped 61.3 MiB (PSS 30.0, working set 30.0)."
+        "- Idle RSS at most 40 MiB: not met, shipped 54.0 MiB (PSS 30.0, working set 30.0); "
+        "with the master importing Flask as before, 61.3 MiB (PSS 30.0, working set 30.0)."
     )
+
+
+def test_the_memory_table_shows_each_processs_idle_rss_master_first():
+    shipped = _server(bench.SHIPPED, {"/": 1.0})
+    shipped = replace(shipped, idle=replace(shipped.idle, rss_per_process_mib=[21.04, 28.96]))
+    page = bench.report(_bench_record(shipped, _server(bench.CEILING, {"/": 1.0})))
+    assert [row[2:4] for row in _table_rows(page, "## Memory")] == [
+        ["50.0", "21.0 + 29.0"],
+        ["50.0", "n/a"],
+    ]
 
 
 def test_an_oom_killed_server_is_named_in_the_goals_and_noted_in_the_memory_table():
@@ -329,7 +352,13 @@ def test_a_single_round_is_not_called_a_median():
 def test_a_measured_server_records_its_median_round_and_memory_in_mib():
     outcome = bench.Outcome(
         bench.Server(bench.SHIPPED, "the shipped image"),
-        idle=MemorySample(rss=60 * MIB, pss=30 * MIB + MIB // 2, cgroup=29 * MIB, processes=2),
+        idle=MemorySample(
+            rss=60 * MIB,
+            pss=30 * MIB + MIB // 2,
+            cgroup=29 * MIB,
+            processes=2,
+            process_rss=(22 * MIB, 38 * MIB),
+        ),
         runs={
             "/": [
                 WrkResult(4000, 10.0, rate, 10.0 + rate / 100, 99.0, 0, 1)
@@ -341,7 +370,7 @@ def test_a_measured_server_records_its_median_round_and_memory_in_mib():
     )
     result = outcome.result()
     assert result.paths == {"/": bench.PathResult(400.0, 14.0, 99.0, 1)}
-    assert result.idle == bench.IdleMemory(2, 60.0, 30.5, 29.0)
+    assert result.idle == bench.IdleMemory(2, 60.0, 30.5, 29.0, [22.0, 38.0])
     assert (result.peak_rss_mib, result.peak_working_set_mib) == (61.0, 40.0)
 
 
@@ -366,8 +395,9 @@ def test_the_pod_flags_are_read_from_the_pod_settings():
 
 
 def test_a_benchmark_record_reads_back_as_the_run_it_was_written_from():
+    shipped = _server(bench.SHIPPED, {"/": 450.5})
     record = _bench_record(
-        _server(bench.SHIPPED, {"/": 450.5}),
+        replace(shipped, idle=replace(shipped.idle, rss_per_process_mib=[20.5, 30.25])),
         _server(bench.CEILING, {"/": 500.0, "/_health": 600.0}),
         bench.ServerResult("broken", "never started", {}, None, 0.0, 0.0, 0, False, "no image"),
     )

@@ -186,6 +186,7 @@ class MemorySample:
     pss: int  # resident pages with shared ones split between the processes sharing them
     cgroup: int  # the memory cgroup's usage less inactive file cache: the kubelet's working set
     processes: int
+    process_rss: tuple[int, ...] = ()  # each process's RSS, the container's first process first
 
 
 @dataclass
@@ -283,19 +284,28 @@ class Container:
         return [int(pid) for pid in (folder / "cgroup.procs").read_text().split()]
 
     def memory(self) -> MemorySample:
-        folder, usage_file, inactive_key = _memory_cgroup(self.state["Pid"])
+        first = self.state["Pid"]  # the container's PID 1: gunicorn's master
+        folder, usage_file, inactive_key = _memory_cgroup(first)
         usage = int((folder / usage_file).read_text())
         stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
-        rss = pss = 0
+        pss = 0
+        process_rss = []
         pids = [int(pid) for pid in (folder / "cgroup.procs").read_text().split()]
-        for pid in pids:
+        for pid in sorted(pids, key=lambda pid: (pid != first, pid)):
             try:
-                rss += _kib_field(Path(f"/proc/{pid}/status").read_text(), "VmRSS")
+                rss = _kib_field(Path(f"/proc/{pid}/status").read_text(), "VmRSS")
                 pss += _kib_field(Path(f"/proc/{pid}/smaps_rollup").read_text(), "Pss")
             except FileNotFoundError:
                 continue  # the process ended between listing and reading
+            process_rss.append(rss)
         working_set = max(usage - int(stat.get(inactive_key, 0)), 0)
-        return MemorySample(rss=rss, pss=pss, cgroup=working_set, processes=len(pids))
+        return MemorySample(
+            rss=sum(process_rss),
+            pss=pss,
+            cgroup=working_set,
+            processes=len(pids),
+            process_rss=tuple(process_rss),
+        )
 
     def oom_kills(self) -> int:
         """Processes the kernel's OOM killer has ended in this container (a worker, say)."""
