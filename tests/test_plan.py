@@ -109,3 +109,42 @@ def test_refused_values_still_print_the_plan_and_fail(capsys):
     captured = capsys.readouterr()
     assert "refused by the chart: ipool.size: the pool holds 2 IPs" in captured.out
     assert "error: the chart refuses these values" in captured.err
+
+
+def test_an_autoscaled_plan_counts_the_most_pods_the_autoscaler_may_run(helm):
+    values = {
+        "ipool.enabled": "true",
+        "ipool.size": "5",
+        "autoscaling.enabled": "true",
+        "autoscaling.maxReplicas": "5",
+    }
+    deployment_plan, statefulset_plan, *_ = plan.plans(set=values, helm=helm)
+    for found in (deployment_plan, statefulset_plan):
+        assert found.autoscaled == (2, 5)
+        assert (found.replicas, found.peak_ips, found.pool_size, found.fits) == (5, 5, 5, True)
+
+
+def test_the_plan_shows_the_chart_refusing_an_autoscaler_beyond_the_pool(helm):
+    values = {
+        "ipool.enabled": "true",
+        "ipool.size": "4",
+        "autoscaling.enabled": "true",
+        "autoscaling.maxReplicas": "5",
+    }
+    found = plan.plans(set=values, helm=helm)
+    assert [p.refused for p in found] == [
+        "ipool.size: the pool holds 4 IPs but autoscaling.maxReplicas is 5, so 1 pod(s) would"
+        " never get an IP. Grow the pool (and ipool.size) or lower autoscaling.maxReplicas."
+    ] * 2
+
+
+def test_a_workload_installed_by_an_older_chart_still_shows_its_pool(render):
+    """Charts before 0.5.0 recorded the pool under a key without a domain."""
+    workload = render(set={"ipool.enabled": True}).workload
+    annotations = workload["metadata"]["annotations"]
+    workload["metadata"]["annotations"] = {
+        key.replace("dummy-flask-app.quantil.com/", "dummy-flask-app/"): value
+        for key, value in annotations.items()
+    }
+    found = plan.plan_for(workload)
+    assert (found.pool, found.pool_size) == ("dummy-flask-app-ipool", 3)

@@ -3,8 +3,9 @@
 `plans()` takes the same values as helm (scripts/rollout-plan passes them on), renders the
 chart once per kind and works out, from the rendered workload alone, how many pods and IPs
 a rolling update needs at its peak, how many pods stay Ready, and whether the pool
-(recorded by the chart in the workload's `dummy-flask-app/ipool-size` annotation) is big
-enough. The arithmetic is the controllers':
+(recorded by the chart in the workload's `dummy-flask-app.quantil.com/ipool-size` annotation)
+is big enough. With an autoscaler, the plan counts its maxReplicas: the most pods a rollout
+may start from. The arithmetic is the controllers':
 a Deployment rounds maxSurge up and maxUnavailable down, and when both come to zero it lets
 one pod be unavailable; a StatefulSet deletes a pod before creating its replacement.
 """
@@ -27,8 +28,11 @@ from harness.core.objects import Obj
 from harness.core.templates import render_template
 
 TEMPLATES = Path(__file__).parent / "templates"
-POOL_NAME = "dummy-flask-app/ipool-name"
-POOL_SIZE = "dummy-flask-app/ipool-size"
+POOL_NAME = "dummy-flask-app.quantil.com/ipool-name"
+POOL_SIZE = "dummy-flask-app.quantil.com/ipool-size"
+# The keys charts before 0.5.0 wrote, still on workloads those releases installed.
+LEGACY_POOL_NAME = "dummy-flask-app/ipool-name"
+LEGACY_POOL_SIZE = "dummy-flask-app/ipool-size"
 # Kubernetes' defaults for a RollingUpdate Deployment that names no limits.
 DEFAULT_SURGE = DEFAULT_UNAVAILABLE = "25%"
 
@@ -45,6 +49,8 @@ class Plan:
     pool: str | None = None
     pool_size: int | None = None
     refused: str | None = None
+    # (minReplicas, maxReplicas) of the release's autoscaler; replicas is then maxReplicas.
+    autoscaled: tuple[int, int] | None = None
 
     @property
     def peak_ips(self) -> int | None:
@@ -67,14 +73,25 @@ def pod_count(value: int | str, replicas: int, *, round_up: bool) -> int:
     return math.ceil(exact) if round_up else math.floor(exact)
 
 
-def plan_for(workload: Obj) -> Plan:
-    """The rollout of a rendered Deployment or StatefulSet."""
+def plan_for(workload: Obj, autoscaler: Obj | None = None) -> Plan:
+    """The rollout of a Deployment or StatefulSet; with its HorizontalPodAutoscaler, the
+    rollout of the most pods the autoscaler may run."""
     spec = workload["spec"]
-    replicas = int(spec.get("replicas", 1))
+    autoscaled = None
+    if autoscaler is not None:
+        limits = autoscaler["spec"]
+        autoscaled = (int(limits.get("minReplicas", 1)), int(limits["maxReplicas"]))
+    replicas = autoscaled[1] if autoscaled else int(spec.get("replicas", 1))
     annotations = workload["metadata"].get("annotations", {})
-    pool = annotations.get(POOL_NAME)
-    size = int(annotations[POOL_SIZE]) if POOL_SIZE in annotations else None
-    common = {"kind": workload["kind"], "replicas": replicas, "pool": pool, "pool_size": size}
+    pool = annotations.get(POOL_NAME, annotations.get(LEGACY_POOL_NAME))
+    size = annotations.get(POOL_SIZE, annotations.get(LEGACY_POOL_SIZE))
+    common = {
+        "kind": workload["kind"],
+        "replicas": replicas,
+        "pool": pool,
+        "pool_size": None if size is None else int(size),
+        "autoscaled": autoscaled,
+    }
     if workload["kind"] == "StatefulSet":
         return Plan(**common, **_statefulset(spec, replicas))
     return Plan(**common, **_deployment(spec, replicas))
@@ -125,10 +142,10 @@ def _statefulset(spec: Obj, replicas: int) -> dict:
     return {"strategy": described, "peak_pods": replicas, "min_ready": max(replicas - 1, 0)}
 
 
-def handover_plan(workload: Obj) -> Plan:
+def handover_plan(workload: Obj, autoscaler: Obj | None = None) -> Plan:
     """A switch to `workload`'s kind by hand-over (harness.ops.handover): one pod and one IP
     at a time, so never more than `replicas` pods or IPs and all but one pod Ready."""
-    plan = plan_for(workload)
+    plan = plan_for(workload, autoscaler)
     return replace(
         plan,
         kind=f"switch to {plan.kind} by hand-over",
@@ -161,9 +178,11 @@ def plans(
         except RenderError as error:
             found.append(Plan(kind=kind, refused=error.chart_message))
             continue
-        found.append(plan_for(manifests.workload))
-        workloads.append(manifests.workload)
-    return found + [handover_plan(workload) for workload in workloads]
+        workload = manifests.workload
+        autoscaler = manifests.find("HorizontalPodAutoscaler", workload["metadata"]["name"])
+        found.append(plan_for(workload, autoscaler))
+        workloads.append((workload, autoscaler))
+    return found + [handover_plan(*pair) for pair in workloads]
 
 
 def report(found: Sequence[Plan], configured: str | None, fmt: str = "text") -> str:

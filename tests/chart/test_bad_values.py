@@ -90,6 +90,164 @@ BAD_VALUES = [
         "'/podDisruptionBudget/maxUnavailable'",
     ),
     ("tests-word", {"tests": {"enabled": "no"}}, "'/tests/enabled'"),
+    ("access-log-word", {"gunicorn": {"accessLog": "off"}}, "'/gunicorn/accessLog'"),
+    # Labels: the chart's own may not be repeated; values must be label values.
+    (
+        "pod-label-version",
+        {"podLabels": {"app.kubernetes.io/version": "2"}},
+        '"app.kubernetes.io/version" is a label the chart sets itself; remove it from podLabels',
+    ),
+    (
+        "common-label-chart",
+        {"commonLabels": {"helm.sh/chart": "x"}},
+        '"helm.sh/chart" is a label the chart sets itself; remove it from commonLabels',
+    ),
+    ("common-label-value", {"commonLabels": {"team": "oe tools"}}, "'/commonLabels/team'"),
+    ("node-selector-value", {"nodeSelector": {"disk": "ssd fast"}}, "'/nodeSelector/disk'"),
+    ("digest-short", {"image": {"digest": "sha256:abc"}}, "'/image/digest'"),
+    ("digest-no-algorithm", {"image": {"digest": "ab" * 32}}, "'/image/digest'"),
+    # Security contexts are checked by field name, like every other value.
+    ("pod-security-typo", {"podSecurityContext": {"runAsNonroot": True}}, "'runAsNonroot'"),
+    (
+        "security-typo",
+        {"securityContext": {"readOnlyRootFileSystem": True}},
+        "'readOnlyRootFileSystem'",
+    ),
+    ("capabilities-typo", {"securityContext": {"capabilities": {"drops": ["ALL"]}}}, "'drops'"),
+    (
+        "seccomp-type",
+        {"podSecurityContext": {"seccompProfile": {"type": "Default"}}},
+        "'/podSecurityContext/seccompProfile/type'",
+    ),
+    (
+        "run-as-user-negative",
+        {"securityContext": {"runAsUser": -1}},
+        "'/securityContext/runAsUser'",
+    ),
+    # Pods.
+    ("priority-class", {"priorityClassName": "High_Priority"}, "'/priorityClassName'"),
+    ("min-ready-negative", {"minReadySeconds": -1}, "'/minReadySeconds'"),
+    ("startup-probe-typo", {"startupProbe": {"httpget": {"port": 8000}}}, "'httpget'"),
+    (
+        "probe-period-zero",
+        {"livenessProbe": {"periodSeconds": 0}},
+        "'/livenessProbe/periodSeconds'",
+    ),
+    ("lifecycle-typo", {"lifecycle": {"preStart": {"exec": {"command": ["x"]}}}}, "'preStart'"),
+    (
+        "lifecycle-prestop-with-sleep",
+        {"lifecycle": {"preStop": {"exec": {"command": ["drain"]}}}},
+        "lifecycle.preStop replaces the chart's preStop sleep of preStopSleepSeconds (5)",
+    ),
+    (
+        "extra-env-chart-name",
+        {"extraEnv": [{"name": "WEB_CONCURRENCY", "value": "4"}]},
+        "extraEnv: WEB_CONCURRENCY is set by the chart from gunicorn.workers",
+    ),
+    ("extra-env-no-name", {"extraEnv": [{"value": "x"}]}, "'/extraEnv/0'"),
+    ("extra-env-from-typo", {"extraEnvFrom": [{"configMap": {"name": "x"}}]}, "'configMap'"),
+    (
+        "extra-volume-tmp",
+        {"extraVolumes": [{"name": "tmp", "emptyDir": {}}]},
+        'extraVolumes: "tmp" is the chart\'s own volume',
+    ),
+    ("extra-volume-no-source", {"extraVolumes": [{"name": "data"}]}, "'/extraVolumes/0'"),
+    (
+        "extra-mount-tmp",
+        {"extraVolumeMounts": [{"name": "data", "mountPath": "/tmp/"}]},
+        "extraVolumeMounts: /tmp is the chart's own mount",
+    ),
+    (
+        "extra-mount-relative",
+        {"extraVolumeMounts": [{"name": "data", "mountPath": "data"}]},
+        "'/extraVolumeMounts/0/mountPath'",
+    ),
+    ("service-account-typo", {"serviceAccount": {"automount": True}}, "'automount'"),
+    ("service-account-name", {"serviceAccount": {"name": "My_SA"}}, "'/serviceAccount/name'"),
+    # Scheduling.
+    ("toleration-typo", {"tolerations": [{"key": "a", "efect": "NoSchedule"}]}, "'efect'"),
+    ("affinity-typo", {"affinity": {"podAntiaffinity": {}}}, "'podAntiaffinity'"),
+    (
+        "spread-unsatisfiable",
+        {
+            "topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "Wait"}
+            ]
+        },
+        "'/topologySpreadConstraints/0/whenUnsatisfiable'",
+    ),
+    (
+        "spread-no-key",
+        {"topologySpreadConstraints": [{"maxSkew": 1, "whenUnsatisfiable": "ScheduleAnyway"}]},
+        "'/topologySpreadConstraints/0'",
+    ),
+    # Autoscaling, and its IPs.
+    ("autoscaling-max-zero", {"autoscaling": {"maxReplicas": 0}}, "'/autoscaling/maxReplicas'"),
+    (
+        "autoscaling-min-above-max",
+        {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 3}},
+        "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (3)",
+    ),
+    (
+        "autoscaling-no-target",
+        {"autoscaling": {"enabled": True, "targetCPUUtilizationPercentage": None}},
+        "autoscaling: set targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage",
+    ),
+    (
+        "autoscaling-beyond-the-pool",
+        {
+            "ipool": {"enabled": True, "size": 4},
+            "autoscaling": {"enabled": True, "maxReplicas": 5},
+        },
+        "the pool holds 4 IPs but autoscaling.maxReplicas is 5, so 1 pod(s) would never get an IP",
+    ),
+    (
+        "autoscaling-surge-beyond-the-pool",
+        {
+            "ipool": {"enabled": True, "size": 5},
+            "autoscaling": {"enabled": True, "maxReplicas": 5},
+            "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        },
+        "runs up to 6 pods (autoscaling.maxReplicas 5 + maxSurge 1), but the pool holds 5 IPs",
+    ),
+    (
+        "pdb-eviction-policy",
+        {"podDisruptionBudget": {"unhealthyPodEvictionPolicy": "Never"}},
+        "'/podDisruptionBudget/unhealthyPodEvictionPolicy'",
+    ),
+    # Traffic from outside.
+    (
+        "network-policy-public-ips-unchosen",
+        {"ipool": {"enabled": True}, "networkPolicy": {"enabled": True}},
+        "networkPolicy.externalCIDRs: with ipool.enabled the pods have public IPs",
+    ),
+    (
+        "network-policy-cidr",
+        {"networkPolicy": {"externalCIDRs": ["10.0.0.0"]}},
+        "'/networkPolicy/externalCIDRs/0'",
+    ),
+    ("network-policy-empty-peer", {"networkPolicy": {"from": [{}]}}, "'/networkPolicy/from/0'"),
+    (
+        "ingress-without-hosts",
+        {"ingress": {"enabled": True}},
+        "ingress.hosts: list at least one host",
+    ),
+    (
+        "ingress-path-type",
+        {
+            "ingress": {
+                "hosts": [{"host": "a.example", "paths": [{"path": "/", "pathType": "Glob"}]}]
+            }
+        },
+        "'/ingress/hosts/0/paths/0/pathType'",
+    ),
+    ("ingress-host", {"ingress": {"hosts": [{"host": "A Example"}]}}, "'/ingress/hosts/0/host'"),
+    (
+        "http-route-without-parents",
+        {"httpRoute": {"enabled": True}},
+        "httpRoute.parentRefs: name at least one Gateway",
+    ),
+    ("http-route-parent-typo", {"httpRoute": {"parentRefs": [{"nme": "gw"}]}}, "'nme'"),
 ]
 
 
@@ -98,6 +256,10 @@ BAD_VALUES = [
 )
 def test_bad_value_is_refused_naming_the_key(render_error, values, names):
     assert names in render_error(values=values)
+
+
+def test_the_corpus_covers_at_least_sixty_distinct_bad_values():
+    assert len({case[0] for case in BAD_VALUES}) == len(BAD_VALUES) >= 60
 
 
 def test_typo_on_the_command_line_is_refused_naming_the_key(render_error):

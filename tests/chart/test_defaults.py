@@ -84,8 +84,33 @@ def test_read_only_root_filesystem_gets_a_writable_tmp(render):
     assert "emptyDir" in volumes["tmp"]
 
 
-def test_pods_do_not_mount_a_service_account_token(render):
-    assert render().pod_template["spec"]["automountServiceAccountToken"] is False
+def test_pods_run_as_their_own_service_account_without_its_token(render):
+    manifests = render()
+    account = manifests.get("ServiceAccount", "dummy-flask-app")
+    assert account["automountServiceAccountToken"] is False
+    pod = manifests.pod_template["spec"]
+    assert pod["serviceAccountName"] == "dummy-flask-app"
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_default_pods_spread_over_nodes_without_blocking_scheduling(render):
+    manifests = render()
+    assert manifests.pod_template["spec"]["topologySpreadConstraints"] == [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": manifests.workload["spec"]["selector"]["matchLabels"]},
+        }
+    ]
+
+
+def test_default_three_pods_get_a_disruption_budget_of_one_pod(render):
+    manifests = render()
+    budget = manifests.get("PodDisruptionBudget", "dummy-flask-app")["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    assert budget["selector"] == manifests.workload["spec"]["selector"]
 
 
 def test_gunicorn_is_sized_from_values_not_from_host_cores(render):
@@ -94,6 +119,7 @@ def test_gunicorn_is_sized_from_values_not_from_host_cores(render):
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
         "GUNICORN_GRACEFUL_TIMEOUT": "20",
+        "GUNICORN_ACCESS_LOG": "true",
     }
 
 

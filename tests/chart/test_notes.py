@@ -22,23 +22,51 @@ def test_notes_say_how_to_watch_the_rollout_of_the_rendered_kind(kind, command):
     assert command in notes(set={"workload.kind": kind})
 
 
-def test_notes_warn_about_a_deployment_with_ipool():
+def test_notes_of_an_ipool_deployment_name_the_pool_and_how_to_spot_a_stall():
     text = notes(set={"ipool.enabled": True})
-    assert "WARNING" in text
-    assert "FailedSchedulingIP" in text
     assert 'IP pool "dummy-flask-app-ipool"' in text
-    assert "runs up to 3 pods at once, so the pool must\nhold 3 IPs (ipool.size: 3)" in text
+    assert "reason=FailedSchedulingIP" in text
 
 
-def test_notes_count_the_spare_ip_of_an_n_plus_1_pool():
-    text = notes(set={"ipool.enabled": True, "ipool.size": 4})
-    assert "runs up to 4 pods at once, so the pool must\nhold 4 IPs (ipool.size: 4)" in text
+@pytest.mark.parametrize(
+    ("values", "peak"),
+    [
+        (
+            {"ipool.enabled": True},
+            "runs up to 3 pods at once; the chart checked that against\nipool.size (3)",
+        ),
+        (
+            {"ipool.enabled": True, "ipool.size": 4},
+            "runs up to 4 pods at once; the chart checked that against\nipool.size (4)",
+        ),
+    ],
+    ids=["pool-of-replicas", "n-plus-1-pool"],
+)
+def test_notes_count_the_peak_pods_the_guard_checked(values, peak):
+    assert peak in notes(set=values)
 
 
 @pytest.mark.parametrize(
     "values",
-    [{"workload.kind": "StatefulSet", "ipool.enabled": True}, {"ipool.enabled": False}],
-    ids=["statefulset-with-ipool", "deployment-without-ipool"],
+    [
+        {"workload.kind": "StatefulSet", "ipool.enabled": True},
+        {"ipool.enabled": False},
+        {"ipool.enabled": True},
+        {"ipool.enabled": True, "ipool.size": 4},
+    ],
+    ids=[
+        "statefulset-with-ipool",
+        "deployment-without-ipool",
+        "deployment-with-ipool",
+        "deployment-with-n-plus-1-pool",
+    ],
 )
-def test_notes_do_not_warn_when_the_rollout_is_safe(values):
+def test_notes_do_not_warn_about_a_rollout_the_guard_accepted(values):
+    """The chart refuses every rollout that needs more IPs than ipool.size, so whatever
+    renders is safe and a warning would teach operators to ignore the notes."""
     assert "WARNING" not in notes(set=values)
+
+
+def test_notes_of_an_autoscaled_release_give_its_replica_range():
+    text = notes(set={"autoscaling.enabled": True})
+    assert "with 2 to 6 replicas (HorizontalPodAutoscaler dummy-flask-app)" in text

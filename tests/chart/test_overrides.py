@@ -98,5 +98,9 @@ def test_pull_secrets_can_be_replaced(render):
     assert pod["imagePullSecrets"] == [{"name": "other"}]
 
 
-def test_pod_disruption_budget_is_off_by_default(render):
-    assert render().of_kind("PodDisruptionBudget") == []
+def test_a_single_pod_gets_no_disruption_budget_that_would_block_drains(render):
+    assert render(set={"replicaCount": 1}).of_kind("PodDisruptionBudget") == []
+
+
+def test_the_disruption_budget_can_be_turned_off(render):
+    assert render(set={"podDisruptionBudget.enabled": False}).of_kind("PodDisruptionBudget") == []

@@ -53,7 +53,12 @@ def test_switching_kind_leaves_every_object_both_renders_share_unchanged(render)
         for obj in deployment
         if obj["kind"] not in ("Deployment", "StatefulSet")
     ]
-    assert sorted(o["kind"] for o, _ in shared) == ["Pod", "Service"]
+    assert sorted(o["kind"] for o, _ in shared) == [
+        "Pod",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceAccount",
+    ]
     for before, after in shared:
         assert after == before, before["kind"]
 

@@ -6,7 +6,7 @@ it in place and tests again; and it first tries the upgrade from the previous re
 it takes from its target branch. Here that branch is the chart's previous version in git
 (tests/support/chart_history.py), set as a remote-tracking ref in a scratch clone so the
 developer's repository is left alone. ct skips that one step by its own rule when the version
-bump declares a breaking change (0.3.x to 0.4.0 does: `~0.3.0` excludes it);
+bump declares a breaking change (0.4.x to 0.5.0 does: `~0.4.0` excludes it);
 tests/e2e/test_upgrade_from_git.py upgrades from that version regardless.
 
 ct runs every install in one namespace made here, because the node pulls the image only with

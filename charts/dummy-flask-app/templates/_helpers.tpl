@@ -48,22 +48,36 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
-Labels for every object: the pods' labels plus the chart's name and version.
+Labels for every object: the pods' labels plus the chart's name and version, and commonLabels.
 */}}
 {{- define "dummy-flask-app.labels" -}}
 helm.sh/chart: {{ include "dummy-flask-app.chart" . }}
-{{ include "dummy-flask-app.podLabels" . }}
+{{ include "dummy-flask-app.ownPodLabels" . }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end -}}
 {{- end -}}
 
 {{/*
-Labels of the pods: without helm.sh/chart, so that a release of the chart that changes
-nothing about the pods leaves them running (on the IP-pool platform, each restarted pod
-would move a public IP).
+The chart's own labels of the pods: without helm.sh/chart, so that a release of the chart
+that changes nothing about the pods leaves them running (on the IP-pool platform, each
+restarted pod would move a public IP).
+*/}}
+{{- define "dummy-flask-app.ownPodLabels" -}}
+{{ include "dummy-flask-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "dummy-flask-app.versionLabel" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/*
+Labels of the pods: the chart's own, then podLabels, then commonLabels (podLabels wins a key
+both name). The validate helper has refused keys that would repeat the chart's own.
 */}}
 {{- define "dummy-flask-app.podLabels" -}}
-{{ include "dummy-flask-app.selectorLabels" . }}
-app.kubernetes.io/version: {{ include "dummy-flask-app.imageTag" . | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{ include "dummy-flask-app.ownPodLabels" . }}
+{{- with merge (deepCopy (.Values.podLabels | default dict)) (.Values.commonLabels | default dict) }}
+{{ toYaml . }}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -74,10 +88,82 @@ The image tag: image.tag, else the chart's appVersion.
 {{- end -}}
 
 {{/*
-The full image reference.
+The image tag as a label value: an image tag may run to 128 characters and end in ".", "-"
+or "_", a label value may not (63 at most, alphanumeric at both ends).
+*/}}
+{{- define "dummy-flask-app.versionLabel" -}}
+{{- include "dummy-flask-app.imageTag" . | trunc 63 | trimAll "-_." -}}
+{{- end -}}
+
+{{/*
+The full image reference: repository:tag, pinned by @digest when image.digest is set.
 */}}
 {{- define "dummy-flask-app.image" -}}
 {{- printf "%s:%s" .Values.image.repository (include "dummy-flask-app.imageTag" .) -}}
+{{- with .Values.image.digest }}@{{ . }}{{ end -}}
+{{- end -}}
+
+{{/*
+The ServiceAccount of the pods: serviceAccount.name, else <fullname> when the chart creates
+it, else the namespace's default.
+*/}}
+{{- define "dummy-flask-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "dummy-flask-app.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The most pods the release runs outside a rollout: autoscaling.maxReplicas with the
+autoscaler, else replicaCount; "mostPodsKey" names the value it came from.
+*/}}
+{{- define "dummy-flask-app.mostPods" -}}
+{{- ternary .Values.autoscaling.maxReplicas .Values.replicaCount .Values.autoscaling.enabled | int -}}
+{{- end -}}
+
+{{- define "dummy-flask-app.mostPodsKey" -}}
+{{- ternary "autoscaling.maxReplicas" "replicaCount" .Values.autoscaling.enabled -}}
+{{- end -}}
+
+{{/*
+The fewest pods the release runs when nothing is rolling out: autoscaling.minReplicas with
+the autoscaler, else replicaCount.
+*/}}
+{{- define "dummy-flask-app.fewestPods" -}}
+{{- ternary .Values.autoscaling.minReplicas .Values.replicaCount .Values.autoscaling.enabled | int -}}
+{{- end -}}
+
+{{/*
+The pods' topology spread constraints: topologySpreadConstraints, each without a
+labelSelector given the release's selector labels (a constraint counts only the pods its
+selector matches).
+*/}}
+{{- define "dummy-flask-app.topologySpreadConstraints" -}}
+{{- $constraints := list -}}
+{{- range .Values.topologySpreadConstraints -}}
+{{- $constraint := deepCopy . -}}
+{{- if not (hasKey $constraint "labelSelector") -}}
+{{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "dummy-flask-app.selectorLabels" $ | fromYaml)) -}}
+{{- end -}}
+{{- $constraints = append $constraints $constraint -}}
+{{- end -}}
+{{- with $constraints }}{{ toYaml . }}{{ end -}}
+{{- end -}}
+
+{{/*
+The app container's lifecycle: lifecycle, plus the preStop sleep when preStopSleepSeconds
+is above 0 (validate refuses both at once). Endpoints drop a stopping pod at once, but
+kube-proxy rewrites its rules up to about a second later; serving on meanwhile keeps those
+requests from being refused. The kubelet sleeps itself: no binary in the image is needed.
+*/}}
+{{- define "dummy-flask-app.lifecycle" -}}
+{{- $lifecycle := deepCopy (.Values.lifecycle | default dict) -}}
+{{- with .Values.preStopSleepSeconds -}}
+{{- $_ := set $lifecycle "preStop" (dict "sleep" (dict "seconds" .)) -}}
+{{- end -}}
+{{- with $lifecycle }}{{ toYaml . }}{{ end -}}
 {{- end -}}
 
 {{/*
@@ -117,10 +203,51 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- if and (eq (toString $update.type) "OnDelete") $update.rollingUpdate -}}
 {{- fail "updateStrategy.rollingUpdate: only allowed when updateStrategy.type is RollingUpdate; remove it or set updateStrategy.type=RollingUpdate." -}}
 {{- end -}}
-{{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" -}}
-{{- if hasKey ($.Values.podLabels | default dict) $key -}}
-{{- fail (printf "podLabels: %q is a selector label the chart sets itself; remove it from podLabels (use nameOverride to change the name)." $key) -}}
+{{- /* The labels the chart sets itself: a copy in podLabels or commonLabels would repeat a key. */ -}}
+{{- range $key := list "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/version" "app.kubernetes.io/managed-by" "app.kubernetes.io/component" "helm.sh/chart" -}}
+{{- range $value := list "podLabels" "commonLabels" -}}
+{{- if hasKey (index $.Values $value | default dict) $key -}}
+{{- fail (printf "%s: %q is a label the chart sets itself; remove it from %s (nameOverride changes the name, image.tag the version)." $value $key $value) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $ownEnv := dict "WEB_CONCURRENCY" "gunicorn.workers" "GUNICORN_THREADS" "gunicorn.threads" "GUNICORN_GRACEFUL_TIMEOUT" "gunicorn.gracefulTimeout" "GUNICORN_ACCESS_LOG" "gunicorn.accessLog" -}}
+{{- range .Values.extraEnv -}}
+{{- if hasKey $ownEnv (toString .name) -}}
+{{- fail (printf "extraEnv: %s is set by the chart from %s; set that value instead." .name (get $ownEnv .name)) -}}
+{{- end -}}
+{{- end -}}
+{{- range .Values.extraVolumes -}}
+{{- if eq (toString .name) "tmp" -}}
+{{- fail "extraVolumes: \"tmp\" is the chart's own volume (gunicorn's heartbeat files at /tmp); give yours another name." -}}
+{{- end -}}
+{{- end -}}
+{{- range .Values.extraVolumeMounts -}}
+{{- if eq (trimSuffix "/" (toString .mountPath)) "/tmp" -}}
+{{- fail "extraVolumeMounts: /tmp is the chart's own mount (gunicorn's heartbeat files); mount yours elsewhere." -}}
+{{- end -}}
+{{- end -}}
+{{- if and (.Values.lifecycle | default dict).preStop .Values.preStopSleepSeconds -}}
+{{- fail (printf "lifecycle.preStop replaces the chart's preStop sleep of preStopSleepSeconds (%d); set preStopSleepSeconds=0 with it, or drop lifecycle.preStop." (int .Values.preStopSleepSeconds)) -}}
+{{- end -}}
+{{- with .Values.autoscaling -}}
+{{- if .enabled -}}
+{{- if gt (int .minReplicas) (int .maxReplicas) -}}
+{{- fail (printf "autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)." (int .minReplicas) (int .maxReplicas)) -}}
+{{- end -}}
+{{- if not (or .targetCPUUtilizationPercentage .targetMemoryUtilizationPercentage) -}}
+{{- fail "autoscaling: set targetCPUUtilizationPercentage or targetMemoryUtilizationPercentage (or both), or the autoscaler has nothing to scale on." -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled .Values.ipool.enabled (kindIs "invalid" .Values.networkPolicy.externalCIDRs) -}}
+{{- fail "networkPolicy.externalCIDRs: with ipool.enabled the pods have public IPs; list the outside ranges that may reach them, [] for none or [\"0.0.0.0/0\"] for anyone." -}}
+{{- end -}}
+{{- if and .Values.ingress.enabled (not .Values.ingress.hosts) -}}
+{{- fail "ingress.hosts: list at least one host when ingress.enabled is true." -}}
+{{- end -}}
+{{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) -}}
+{{- fail "httpRoute.parentRefs: name at least one Gateway when httpRoute.enabled is true." -}}
 {{- end -}}
 {{- if hasKey (.Values.podAnnotations | default dict) .Values.ipool.annotationKey -}}
 {{- fail (printf "podAnnotations: do not set %q here; use ipool.enabled=true and ipool.name, so the chart can check the rollout fits the pool." .Values.ipool.annotationKey) -}}
@@ -140,6 +267,9 @@ helm.sh/chart: {{ include "dummy-flask-app.chart" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: test
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -165,7 +295,7 @@ one at a time without surging.
 {{- define "dummy-flask-app.deploymentStrategy" -}}
 {{- $strategy := .Values.strategy | default dict -}}
 {{- if and .Values.ipool.enabled (not $strategy) -}}
-{{- $spare := sub (include "dummy-flask-app.ipoolSize" . | int) (int .Values.replicaCount) -}}
+{{- $spare := sub (include "dummy-flask-app.ipoolSize" . | int) (include "dummy-flask-app.mostPods" . | int) -}}
 {{- if gt $spare 0 -}}
 {{- $strategy = dict "type" "RollingUpdate" "rollingUpdate" (dict "maxSurge" 1 "maxUnavailable" 0) -}}
 {{- else -}}
@@ -176,18 +306,18 @@ one at a time without surging.
 {{- end -}}
 
 {{/*
-How many IPs the pool holds: ipool.size, else replicaCount.
+How many IPs the pool holds: ipool.size, else the most pods the release runs.
 */}}
 {{- define "dummy-flask-app.ipoolSize" -}}
-{{- if kindIs "invalid" .Values.ipool.size -}}{{- .Values.replicaCount | int -}}{{- else -}}{{- .Values.ipool.size | int -}}{{- end -}}
+{{- if kindIs "invalid" .Values.ipool.size -}}{{- include "dummy-flask-app.mostPods" . -}}{{- else -}}{{- .Values.ipool.size | int -}}{{- end -}}
 {{- end -}}
 
 {{/*
-The most pods a Deployment rollout runs at once: replicaCount plus maxSurge, where
-maxSurge defaults to Kubernetes' 25%; Recreate, or no replicas, never exceeds replicaCount.
+The most pods a Deployment rollout runs at once: the most pods outside a rollout plus
+maxSurge, where maxSurge defaults to Kubernetes' 25%; Recreate, or no replicas, adds none.
 */}}
 {{- define "dummy-flask-app.deploymentPeakPods" -}}
-{{- $replicas := int .Values.replicaCount -}}
+{{- $replicas := include "dummy-flask-app.mostPods" . | int -}}
 {{- $strategy := include "dummy-flask-app.deploymentStrategy" . | fromYaml -}}
 {{- if or (eq (toString $strategy.type) "Recreate") (eq $replicas 0) -}}
 {{- $replicas -}}
@@ -205,15 +335,16 @@ A StatefulSet deletes each pod before recreating it, so it only needs replicaCou
 */}}
 {{- define "dummy-flask-app.validateIpool" -}}
 {{- if .Values.ipool.enabled -}}
-{{- $replicas := int .Values.replicaCount -}}
+{{- $replicas := include "dummy-flask-app.mostPods" . | int -}}
+{{- $key := include "dummy-flask-app.mostPodsKey" . -}}
 {{- $size := include "dummy-flask-app.ipoolSize" . | int -}}
 {{- if lt $size $replicas -}}
-{{- fail (printf "ipool.size: the pool holds %d IPs but replicaCount is %d, so %d pod(s) would never get an IP. Grow the pool (and ipool.size) or lower replicaCount." $size $replicas (sub $replicas $size)) -}}
+{{- fail (printf "ipool.size: the pool holds %d IPs but %s is %d, so %d pod(s) would never get an IP. Grow the pool (and ipool.size) or lower %s." $size $key $replicas (sub $replicas $size) $key) -}}
 {{- end -}}
 {{- if eq .Values.workload.kind "Deployment" -}}
 {{- $peak := include "dummy-flask-app.deploymentPeakPods" . | int -}}
 {{- if gt $peak $size -}}
-{{- fail (printf "strategy: a rolling update of this Deployment runs up to %d pods (replicaCount %d + maxSurge %d), but the pool holds %d IPs (ipool.size, default replicaCount); the extra pods would wait for a free IP forever (FailedSchedulingIP). Set strategy.rollingUpdate.maxSurge=0 with maxUnavailable=1, or ipool.size=%d if the pool has that many IPs, or use workload.kind=StatefulSet." $peak $replicas (sub $peak $replicas) $size $peak) -}}
+{{- fail (printf "strategy: a rolling update of this Deployment runs up to %d pods (%s %d + maxSurge %d), but the pool holds %d IPs (ipool.size, default %s); the extra pods would wait for a free IP forever (FailedSchedulingIP). Set strategy.rollingUpdate.maxSurge=0 with maxUnavailable=1, or ipool.size=%d if the pool has that many IPs, or use workload.kind=StatefulSet." $peak $key $replicas (sub $peak $replicas) $size $key $peak) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
