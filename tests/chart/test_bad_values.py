@@ -181,6 +181,20 @@ BAD_VALUES = [
         {"topologySpreadConstraints": [{"maxSkew": 1, "whenUnsatisfiable": "ScheduleAnyway"}]},
         "'/topologySpreadConstraints/0'",
     ),
+    (
+        "spread-min-domains-when-soft",
+        {
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "zone",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "minDomains": 2,
+                }
+            ]
+        },
+        "topologySpreadConstraints[0].minDomains: only allowed with whenUnsatisfiable: DoNotSchedule",
+    ),
     # Autoscaling, and its IPs.
     ("autoscaling-max-zero", {"autoscaling": {"maxReplicas": 0}}, "'/autoscaling/maxReplicas'"),
     (

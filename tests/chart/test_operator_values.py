@@ -145,7 +145,7 @@ def test_an_existing_service_account_is_used_and_none_is_created(render):
 
 def test_without_a_service_account_the_pods_use_the_namespace_default(render):
     manifests = render(set={"serviceAccount.create": False})
-    assert manifests.pod_template["spec"]["serviceAccountName"] == "default"
+    assert "serviceAccountName" not in manifests.pod_template["spec"]
 
 
 def test_the_token_is_mounted_only_when_asked(render):

@@ -105,13 +105,13 @@ The full image reference: repository:tag, pinned by @digest when image.digest is
 
 {{/*
 The ServiceAccount of the pods: serviceAccount.name, else <fullname> when the chart creates
-it, else the namespace's default.
+it, else none (Kubernetes then gives the pods the namespace's default).
 */}}
 {{- define "dummy-flask-app.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- .Values.serviceAccount.name | default (include "dummy-flask-app.fullname" .) -}}
 {{- else -}}
-{{- .Values.serviceAccount.name | default "default" -}}
+{{- .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -225,6 +225,11 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- range .Values.extraVolumeMounts -}}
 {{- if eq (trimSuffix "/" (toString .mountPath)) "/tmp" -}}
 {{- fail "extraVolumeMounts: /tmp is the chart's own mount (gunicorn's heartbeat files); mount yours elsewhere." -}}
+{{- end -}}
+{{- end -}}
+{{- range $index, $constraint := .Values.topologySpreadConstraints -}}
+{{- if and (hasKey $constraint "minDomains") (ne (toString $constraint.whenUnsatisfiable) "DoNotSchedule") -}}
+{{- fail (printf "topologySpreadConstraints[%d].minDomains: only allowed with whenUnsatisfiable: DoNotSchedule (Kubernetes refuses it otherwise)." $index) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (.Values.lifecycle | default dict).preStop .Values.preStopSleepSeconds -}}
