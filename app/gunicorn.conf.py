@@ -1,10 +1,15 @@
 """Gunicorn settings for the container (loaded with ``--config app/gunicorn.conf.py``).
 
-Sized for a pod limited to 200m CPU / 128Mi. Measured idle: the master about 33 MB RSS (it
-imports Flask through app.settings) and one worker about 28 MB, some 40 MB of memory in all once
-shared pages are counted once, so one worker with a few threads stays under the 64Mi request.
+Sized for a pod limited to 200m CPU / 128Mi. Measured idle in those limits (docs/benchmark.md):
+the master about 23 MiB RSS (Python and gunicorn's own modules; this file imports only
+app.settings, never Flask) and one worker about 31 MiB (Flask and the app on top of the pages it
+shares with the master), some 31 MiB in all once shared pages are counted once (PSS, and the
+kubelet's working set), so one worker with a few threads stays under the 64Mi request.
 Gunicorn's docs size workers and threads by host cores, which a container allowed a fraction of
 one core must not follow.
+
+GUNICORN_ACCESS_LOG is "true" (the default) or "false": with it off, the same pod answered about
+1.5 to 1.8 times as many requests a second in the benchmark.
 """
 
 import os
