@@ -55,6 +55,7 @@ def test_pod_settings_are_the_chart_defaults_in_docker_terms() -> None:
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "4",
         "GUNICORN_GRACEFUL_TIMEOUT": "20",
+        "GUNICORN_ACCESS_LOG": "true",
     }
     assert (settings.container_port, settings.termination_grace_s) == (8000, 30)
 
