@@ -193,7 +193,7 @@ BAD_VALUES = [
                 }
             ]
         },
-        "topologySpreadConstraints[0].minDomains: only allowed with whenUnsatisfiable: DoNotSchedule",
+        "topologySpreadConstraints[0].minDomains: only allowed with whenUnsatisfiable:",
     ),
     # Autoscaling, and its IPs.
     ("autoscaling-max-zero", {"autoscaling": {"maxReplicas": 0}}, "'/autoscaling/maxReplicas'"),
