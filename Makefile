@@ -5,6 +5,9 @@ VENV     := $(TOOLS)/venv
 PYTHON   := $(VENV)/bin/python
 VENV_OK  := $(VENV)/.installed
 SCRIPTS_OK := $(VENV)/.scripts-installed
+# checkov's many dependencies clash with dev.txt's pins: it gets a venv of its own.
+CHECKOV_VENV := $(TOOLS)/checkov-venv
+CHECKOV_OK := $(CHECKOV_VENV)/.installed
 REQS     := requirements/scripts.txt requirements/dev.txt app/requirements.txt
 PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q
 
@@ -14,7 +17,7 @@ PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-setup: $(VENV_OK) ## install every pinned tool the tests need into .tools/ (needs root, Go)
+setup: $(VENV_OK) $(CHECKOV_OK) ## install every pinned tool the tests need into .tools/ (needs root, Go)
 	$(PYTHON) -m harness.toolchain.debian install
 	$(PYTHON) -m harness.toolchain.gotools install
 	$(PYTHON) -m harness.toolchain.crds install
@@ -33,6 +36,13 @@ $(VENV_OK): $(REQS)
 $(SCRIPTS_OK): requirements/scripts.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PIP) -r requirements/scripts.txt
+	touch $@
+
+$(CHECKOV_OK): requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements/checkov.txt
+	mkdir -p $(TOOLS)/bin
+	ln -sfn ../checkov-venv/bin/checkov $(TOOLS)/bin/checkov
 	touch $@
 
 demo: setup ## install 1.0.0, upgrade to 1.5.0, both kinds (the local cluster, or DEMO_KUBECONFIG's)

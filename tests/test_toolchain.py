@@ -48,7 +48,7 @@ def test_install_with_names_installs_only_those():
 def test_install_takes_the_names_of_the_go_tools_only(capsys):
     with pytest.raises(SystemExit):
         gotools.main(["install", "kubectl"])
-    assert "kubectl is not one of helm, helm3, ct" in capsys.readouterr().err
+    assert "kubectl is not one of helm, helm3, ct, kube-score" in capsys.readouterr().err
 
 
 def test_every_python_pin_is_read_from_the_requirement_files():

