@@ -31,8 +31,8 @@ def test_app_version_is_the_current_release_1_5_0():
 
 def test_default_resources_are_the_original_requests_and_limits(render):
     assert render().app_container["resources"] == {
-        "requests": {"cpu": "100m", "memory": "64Mi"},
-        "limits": {"cpu": "200m", "memory": "128Mi"},
+        "requests": {"cpu": "100m", "memory": "64Mi", "ephemeral-storage": "64Mi"},
+        "limits": {"cpu": "200m", "memory": "128Mi", "ephemeral-storage": "128Mi"},
     }
 
 

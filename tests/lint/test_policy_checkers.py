@@ -20,6 +20,7 @@ from harness.toolchain.gotools import (
     checkov_installed,
     checkov_pin,
 )
+from tests.chart.test_kubernetes_schemas import EVERY_OPTION
 
 pytestmark = pytest.mark.lint
 
@@ -55,7 +56,9 @@ spec:
 
 @pytest.fixture(scope="module")
 def renders() -> list[policy.Render]:
-    return policy.chart_renders()
+    """The renders the README's list covers, and one with every optional object on, so a
+    finding about an Ingress or a NetworkPolicy cannot hide behind its default of off."""
+    return [*policy.chart_renders(), policy.render_chart(EVERY_OPTION.name, [EVERY_OPTION])]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +97,7 @@ def test_every_finding_listed_in_the_chart_readme_still_occurs(found):
 
 
 def test_the_defaults_and_every_ci_values_file_are_rendered(renders):
-    names = [render.name for render in renders]
+    names = [render.name for render in policy.chart_renders()]
     assert names == [policy.DEFAULT_RENDER, *(path.name for path in ci_values_files())]
     assert len(names) > 1, "no ci/*-values.yaml render"
 
