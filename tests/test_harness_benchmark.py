@@ -157,6 +157,7 @@ def _record(new_ms: list[float], helm_unittest_ms: list[float]) -> benchmark.Rec
         warmup_cases=5,
         renderer_env="DFA_RENDERER",
         duration_s=61.4,
+        load_average_after=1.26,
         approaches=[
             _approach(benchmark.HELM_UNITTEST, helm_unittest_ms),
             _approach(benchmark.HELM_UNITTEST_CHART, [m * 1.5 for m in helm_unittest_ms]),
@@ -223,7 +224,10 @@ def test_half_of_helm_unittests_time_exactly_meets_the_goal():
 
 def test_the_page_states_the_recorded_machine_versions_and_settings():
     page = benchmark.render_doc(_record([4.0], [10.0]))
-    assert "- Machine: 8 cores (Test CPU), 32.0 GiB RAM,\n  Linux 6.1.0-test;" in page
+    assert (
+        "- Machine: 8 cores (Test CPU), 32.0 GiB RAM,\n  Linux 6.1.0-test; load average 0.0 when "
+        "the run started,\n  1.3 when it ended" in page
+    )
     assert "helm v4.3.1; helm-unittest v1.1.2 (Helm v3.21.3 library, in-process)" in page
     assert "with seed 7 (fingerprint\n`0123456789abcdef`)" in page
     assert "- **new path**: what new path includes. Renders with: new path's renderer." in page

@@ -398,6 +398,7 @@ class Record:
     warmup_cases: int
     renderer_env: str
     duration_s: float
+    load_average_after: float  # the 1-minute average when the run ended
     approaches: list[Approach]
 
 
@@ -666,6 +667,7 @@ def benchmark(args: argparse.Namespace) -> Record:
         warmup_cases=args.warmup_cases,
         renderer_env=RENDERER_ENV,
         duration_s=time.monotonic() - started,
+        load_average_after=os.getloadavg()[0],
         approaches=approaches,
     )
 
