@@ -191,6 +191,19 @@ def test_rollout_scripts_print_their_commands_on_a_dry_run(script, expected):
     assert "done:" not in done.stdout, "a dry run claims nothing was rolled out"
 
 
+@pytest.mark.parametrize("script", ["migrate-to-statefulset", "migrate-to-deployment"])
+def test_a_hand_over_refuses_an_autoscaled_release_saying_how_to_switch(script):
+    """The autoscaler owns the replicas, so there is no fixed count of pods to hand over."""
+    done = run_script(script, "--dry-run", "--set", "autoscaling.enabled=true")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"scripts/{script}: error: a hand-over moves a fixed number of pods, but with"
+        " autoscaling.enabled the chart leaves the replicas to the autoscaler: switch with"
+        " autoscaling.enabled=false, then turn it back on with a plain upgrade"
+    )
+
+
 def test_a_missing_release_value_file_is_one_line_without_a_traceback():
     done = run_script("deploy", "--dry-run", "-f", "no-such-values.yaml")
     assert done.returncode == 1

@@ -4,9 +4,10 @@ A kind switch with one `helm upgrade` creates the new workload with all its repl
 the old one still holds every IP of the pool, then deletes the old one: for a few seconds no
 pod is Ready. A hand-over instead:
 
-1. renders the chart with the target values and creates the new workload from it (and the
-   headless Service a StatefulSet needs) with 0 replicas, carrying Helm's ownership
-   metadata so that the release can adopt it;
+1. renders the chart with the target values and creates the new workload from it with 0
+   replicas, and what its pods need that is not there yet (the headless Service a
+   StatefulSet names, the pods' ServiceAccount), carrying Helm's ownership metadata so that
+   the release can adopt them;
 2. for each of the `replicaCount` pods: scales the old workload down by one and waits until
    that pod is gone (its IP free), then scales the new one up by one and waits until the new
    pod is Ready; so at least `replicaCount - 1` pods are Ready throughout, and no pod ever
@@ -116,6 +117,13 @@ def _owned_by(obj: Obj, uids: set[str]) -> bool:
     return any(ref.get("uid") in uids for ref in obj["metadata"].get("ownerReferences", []))
 
 
+def _same_release(existing: Obj, obj: Obj) -> bool:
+    """Whether `existing` belongs to the Helm release `obj` is made adoptable by."""
+    release = "meta.helm.sh/release-name"
+    ours = existing["metadata"].get("annotations", {}).get(release)
+    return ours is not None and ours == obj["metadata"]["annotations"][release]
+
+
 def adoptable(objects: Sequence[Obj], release: str, namespace: str) -> list[Obj]:
     """`objects` with the metadata by which Helm adopts an existing object into a release."""
     adopted = []
@@ -135,7 +143,8 @@ class HandOver:
 
     kubectl: Kubectl
     old: Workload
-    new_objects: list[Obj]  # the new workload first, then what it needs (headless Service)
+    # The new workload first, then what its pods need (headless Service, ServiceAccount).
+    new_objects: list[Obj]
     replicas: int
     timeout_s: float
     old_replicas: int | None = None  # when the old workload runs another count
@@ -179,13 +188,18 @@ class HandOver:
         self.kubectl.apply(scaled, self.field_manager)
 
     def _create(self) -> Workload:
-        """Create the new objects (the workload at 0 replicas); the workload's UID."""
+        """Create the new objects (the workload at 0 replicas); the workload's UID. What the
+        release already has (its ServiceAccount, once a chart that creates one is installed)
+        is left as it is; anything else that exists is in the way."""
         workload, *others = self.new_objects
         workload = {**workload, "spec": {**workload["spec"], "replicas": 0}}
         self.created = []
         for obj in (workload, *others):
             resource = f"{obj['kind'].lower()}/{obj['metadata']['name']}"
-            if self.kubectl.get(resource) is not None:
+            existing = self.kubectl.get(resource)
+            if existing is not None and obj is not workload and _same_release(existing, obj):
+                continue
+            if existing is not None:
                 raise HandOverError(
                     f"{resource} already exists in {self.kubectl.namespace}; a hand-over needs "
                     "to create it (delete it if an interrupted hand-over left it at 0 replicas)"
@@ -243,8 +257,17 @@ def hand_over(
     switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
     manifests = switched.manifests(helm)
     new_workload = manifests.workload
+    if "replicas" not in new_workload["spec"]:
+        raise cli.OperatorError(
+            "a hand-over moves a fixed number of pods, but with autoscaling.enabled the chart "
+            "leaves the replicas to the autoscaler: switch with autoscaling.enabled=false, then "
+            "turn it back on with a plain upgrade"
+        )
     extra = [
-        o for o in manifests if o["kind"] == "Service" and o["spec"].get("clusterIP") == "None"
+        o
+        for o in manifests
+        if (o["kind"] == "Service" and o["spec"].get("clusterIP") == "None")
+        or o["kind"] == "ServiceAccount"
     ]
     upgrade = commands(switched, helm, kubectl_path)
     if old is None:
@@ -258,7 +281,8 @@ def hand_over(
         print(
             f"+ {kubectl_path} --namespace {target.namespace} apply --server-side "
             f"--field-manager={helm.name} --filename - "
-            f"# {created}; the {to_kind} at 0 replicas; ownership metadata of {target.release}"
+            f"# {created} (those not there yet); the {to_kind} at 0 replicas; ownership "
+            f"metadata of {target.release}"
         )
         print(
             f"# then, per pod: scale {old_name} down by one, wait until the pod is gone; "
