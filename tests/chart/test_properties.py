@@ -63,7 +63,7 @@ SCHEMA_REFUSAL = "values don't meet the specifications of the schema"
 MESSAGE_KEY = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9]*)*)[:\s]")
 CAPACITY_KEYS = {"ipool.size", "strategy"}
 # What YAML does not allow raw in a document, or reads as a line break.
-NOT_PRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+NOT_PRINTABLE = re.compile("[\u2028\u2029\ufeff]|" + vs.NOT_YAML_PRINTABLE.pattern)
 HELM_IDS = {"helm": "helm4", "helm3": "helm3"}
 
 
@@ -147,12 +147,16 @@ def check_objects(manifests: Manifests, values: vs.Values) -> None:
     if workload["kind"] == "StatefulSet":
         check_governing_service(manifests)
     check_ipool_annotation(workload, chart)
+    check_gunicorn_env(workload, chart)
 
 
 def check_kubernetes_schemas(obj: Mapping[str, Any], values: vs.Values) -> None:
     what = f"{obj['kind']}/{obj['metadata']['name']}"
     if obj["apiVersion"].startswith("gateway.networking.k8s.io/"):
-        crd_schema.validate(obj)  # not built in: the pinned Gateway API CRD's schema
+        try:  # not built in: the pinned Gateway API CRD's schema
+            crd_schema.validate(obj)
+        except crd_schema.CRDValidationError as error:
+            raise AssertionError(f"{what} is not valid for its CRD: {error}") from None
         return
     # A values set that uses a field newer than the oldest Kubernetes is for newer clusters.
     versions = [NEWEST] if vs.uses_newer_fields(values) else [OLDEST, NEWEST]
@@ -165,6 +169,10 @@ def check_name(obj: Mapping[str, Any]) -> None:
     name = obj["metadata"]["name"]
     what = f"{obj['kind']}/{name!r}"
     assert isinstance(name, str), f"{what}: the name is a {type(name).__name__}, not a string"
+    if obj["kind"] == "ServiceAccount":
+        # serviceAccount.name may be a DNS subdomain, as Kubernetes allows for this kind.
+        assert len(name) <= 253 and DNS_SUBDOMAIN.fullmatch(name), f"{what}: not a subdomain"
+        return
     assert len(name) <= 63 and DNS_LABEL.fullmatch(name), f"{what}: not a DNS label"
     if obj["kind"] == "Service":
         # Service names are DNS-1035 labels: they start with a letter.
@@ -232,6 +240,21 @@ def check_ipool_annotation(workload: Mapping[str, Any], chart: vs.Values) -> Non
         )
     else:
         assert ipool["annotationKey"] not in annotations, "ipool is off but the pods ask a pool"
+
+
+def check_gunicorn_env(workload: Mapping[str, Any], chart: vs.Values) -> None:
+    """The app container gets the gunicorn values as the numbers gunicorn.conf.py reads."""
+    container = workload["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    gunicorn = chart["gunicorn"]
+    expected = {
+        "WEB_CONCURRENCY": str(gunicorn["workers"]),
+        "GUNICORN_THREADS": str(gunicorn["threads"]),
+        "GUNICORN_GRACEFUL_TIMEOUT": str(gunicorn["gracefulTimeout"]),
+        "GUNICORN_ACCESS_LOG": str(gunicorn["accessLog"]).lower(),
+    }
+    found = {name: env.get(name) for name in expected}
+    assert found == expected, f"the app's gunicorn environment is {found}, not {expected}"
 
 
 def pool_size(chart: vs.Values) -> int:

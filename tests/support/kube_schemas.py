@@ -90,11 +90,22 @@ def validator(api_version: str, kind: str, version: str) -> jsonschema.Draft2020
     return jsonschema.Draft202012Validator(schema)
 
 
+# Verdicts by version and object: generated values sets render many identical objects (the
+# ServiceAccount, the Services, the test Pod), and hashing one is cheaper than validating it.
+_verdicts: dict[tuple[str, str], list[str]] = {}
+_MAX_VERDICTS = 20_000
+
+
 def problems(obj: Mapping[str, Any], version: str) -> list[str]:
     """Why Kubernetes `version` refuses `obj` under strict validation; [] when it accepts."""
-    check = validator(obj["apiVersion"], obj["kind"], version)
-    found = []
-    for error in check.iter_errors(obj):
-        path = ".".join(str(part) for part in error.absolute_path) or "(the object)"
-        found.append(f"{path}: {error.message}")
-    return sorted(found)
+    key = (version, json.dumps(obj, sort_keys=True))
+    if key not in _verdicts:
+        if len(_verdicts) >= _MAX_VERDICTS:
+            _verdicts.clear()
+        check = validator(obj["apiVersion"], obj["kind"], version)
+        found = []
+        for error in check.iter_errors(obj):
+            path = ".".join(str(part) for part in error.absolute_path) or "(the object)"
+            found.append(f"{path}: {error.message}")
+        _verdicts[key] = sorted(found)
+    return list(_verdicts[key])
