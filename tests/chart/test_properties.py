@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import Phase, given, seed, settings
+from hypothesis import Phase, given, note, seed, settings
 from hypothesis import strategies as st
 
 from harness.chart.plan import Plan, plan_for
@@ -316,6 +316,7 @@ def run_property(name: str, strategy: st.SearchStrategy, check: Callable[[vs.Val
     @given(values=strategy)
     def holds(values: vs.Values) -> None:
         property_runs.count(name)
+        note(f"{name}: repeat with DFA_PROPERTY_SEED={property_runs.SEED}")
         check(values)
 
     with property_runs.timed(name):
