@@ -1,0 +1,152 @@
+// Command dfa-render-helm3 is `helm template` of one chart, many times, in one process, on
+// Helm 3's own library at the version of the project's pinned helm3. It loads the chart
+// once, then answers JSON requests on stdin, one per line (the protocol is in package server).
+//
+//	dfa-render-helm3 CHART_DIR   serve renders of the chart at CHART_DIR
+//	dfa-render-helm3 version     print the Helm version and the default Kubernetes version
+//
+// Build it with the pinned helm3's ldflags: they set the Kubernetes version Helm 3 assumes.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"os"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/cli/values"
+	"helm.sh/helm/v3/pkg/getter"
+
+	"local/renderer/server"
+)
+
+func main() {
+	if len(os.Args) == 2 && os.Args[1] == "version" {
+		caps := chartutil.DefaultCapabilities
+		fmt.Printf("helm %s\nkubernetes %s\n", caps.HelmVersion.Version, caps.KubeVersion.Version)
+		return
+	}
+	if len(os.Args) != 2 {
+		fatal(fmt.Errorf("usage: %s CHART_DIR | version", os.Args[0]))
+	}
+	var logs bytes.Buffer
+	// helm 3 prints its warnings (coalescing values, for one) with the log package, flagged
+	// with the file and line they come from.
+	log.SetOutput(&logs)
+	log.SetFlags(log.Lshortfile)
+	r, err := load(os.Args[1], &logs)
+	if err != nil {
+		fatal(err)
+	}
+	if err := server.Serve(os.Stdin, os.Stdout, &logs, r.render); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintf(os.Stderr, "dfa-render-helm3: %v\n", err)
+	os.Exit(2)
+}
+
+type renderer struct {
+	chart  *chart.Chart
+	schema *server.Schema // nil: Helm checks the values against the schema itself
+	logs   *bytes.Buffer
+}
+
+func load(dir string, logs *bytes.Buffer) (*renderer, error) {
+	ch, err := loader.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("loading the chart: %w", err)
+	}
+	if t := ch.Metadata.Type; t != "" && t != "application" {
+		return nil, fmt.Errorf("%s is a %s chart, which helm does not install", dir, t)
+	}
+	// The install action enables subcharts and imports their values by changing the loaded
+	// chart, which holds only for one render.
+	if len(ch.Metadata.Dependencies) > 0 || len(ch.Dependencies()) > 0 {
+		return nil, fmt.Errorf("%s has dependencies, which this renderer does not handle", dir)
+	}
+	r := &renderer{chart: ch, logs: logs}
+	if ch.Schema != nil {
+		// A schema that does not compile here is left to Helm, which reports it per render.
+		r.schema, _ = server.CompileSchema(ch.Name(), ch.Schema)
+	}
+	return r, nil
+}
+
+// render follows `helm template` step by step (cmd/helm/template.go, cmd/helm/install.go),
+// so that each refusal comes at the same point, with the same text.
+func (r *renderer) render(req server.Request) (string, error) {
+	// helm 3 logs the action's debug messages only with --debug.
+	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
+	if req.KubeVersion != "" {
+		version, err := chartutil.ParseKubeVersion(req.KubeVersion)
+		if err != nil {
+			return "", fmt.Errorf("invalid kube version '%s': %s", req.KubeVersion, err)
+		}
+		install.KubeVersion = version
+	}
+	install.DryRun = true
+	install.DryRunOption = "true"
+	install.ClientOnly = true
+	install.Replace = true // helm template skips the check for an existing release
+	install.ReleaseName = req.Release
+	install.Namespace = req.Namespace
+
+	options := values.Options{ValueFiles: req.Files(), Values: req.Set, StringValues: req.SetString}
+	vals, err := options.MergeValues(getter.Providers{inline(req.Values)})
+	if err != nil {
+		return "", err
+	}
+	if r.chart.Metadata.Deprecated {
+		fmt.Fprintln(r.logs, "WARNING: This chart is deprecated")
+	}
+
+	// Helm checks the release name before the values, so a bad name is left to it.
+	if r.schema != nil && chartutil.ValidateReleaseName(req.Release) == nil {
+		logged := r.logs.Len()
+		coalesced, err := chartutil.CoalesceValues(r.chart, vals)
+		if err == nil {
+			err = r.schema.Validate(coalesced)
+		}
+		if err != nil {
+			return "", err
+		}
+		// The action coalesces again, and logs the same warnings then.
+		r.logs.Truncate(logged)
+		install.SkipSchemaValidation = true
+	}
+
+	rel, err := install.RunWithContext(context.Background(), r.chart, vals)
+	if err != nil {
+		return "", server.TemplateError(err, rel != nil)
+	}
+	hooks := make([]server.Hook, len(rel.Hooks))
+	for i, hook := range rel.Hooks {
+		hooks[i] = server.Hook{Path: hook.Path, Manifest: hook.Manifest}
+	}
+	return server.TemplateOutput(rel.Manifest, hooks), nil
+}
+
+// inline is a getter for the request's inline values, which reach Helm's merging of values
+// files and flags as one more values file.
+func inline(content []byte) getter.Provider {
+	return getter.Provider{
+		Schemes: []string{server.InlineScheme},
+		New: func(...getter.Option) (getter.Getter, error) {
+			return inlineValues(content), nil
+		},
+	}
+}
+
+type inlineValues []byte
+
+func (v inlineValues) Get(string, ...getter.Option) (*bytes.Buffer, error) {
+	return bytes.NewBuffer(v), nil
+}
