@@ -1,31 +1,48 @@
 """Render the chart with the pinned helm and find objects in the result.
 
-`render()` runs `helm template` and returns the parsed documents as `Manifests`. Results are
-cached per distinct command and values, because the same values set is rendered by many
-tests (and a helm call costs ~60 ms). A failed render raises `RenderError`, whose text holds
-the helm command line and its stderr.
+`render()` returns the documents `helm template` prints, parsed, as `Manifests`. When the
+persistent renderer for the helm asked for is installed (`make setup`:
+harness.toolchain.renderer builds it on Helm's own library, as .tools/bin/dfa-render-helm4
+for .tools/bin/helm and dfa-render-helm3 for .tools/bin/helm3), one renderer process per
+Python process and helm answers every render, a few ms each, its documents already JSON;
+otherwise (the operators' machines have helm only) each render runs `helm template`, ~85 ms.
+Both give the same documents and the same errors; `DFA_RENDERER=helm` forces helm, and
+`DFA_RENDERER=renderer` the renderer (an error when it is not installed), to compare or time
+the two. Results are cached per distinct render, because the same values set is rendered by
+many tests. A refused render raises `RenderError`, whose stderr is helm's.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import os
+import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from harness.core.objects import Obj
 from harness.core.proc import CommandError, run
-from harness.core.tools import ROOT, tool_path
+from harness.core.tools import BIN_DIR, ROOT, ToolError, tool_path
 
 CHART_DIR = ROOT / "charts" / "dummy-flask-app"
 CI_VALUES_DIR = CHART_DIR / "ci"
 DEFAULT_RELEASE = "dummy-flask-app"
 DEFAULT_NAMESPACE = "opseng"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+# The persistent renderer that stands for each pinned helm, by the helm's name in .tools/bin.
+RENDERERS = {"helm": "dfa-render-helm4", "helm3": "dfa-render-helm3"}
+# auto (the default): the renderer when it is installed; helm: always helm; renderer: always
+# the renderer.
+RENDERER_ENV = "DFA_RENDERER"
+RENDERER_MODES = ("auto", "helm", "renderer")
 
 
 class RenderError(CommandError):
@@ -116,10 +133,10 @@ def helm_chart_args(
     args = [command, release, str(chart), "--namespace", namespace]
     for path in values_files:
         args += ["--values", str(path)]
-    for key, value in (set or {}).items():
-        args += ["--set", f"{key}={_set_literal(value)}"]
-    for key, value in (set_string or {}).items():
-        args += ["--set-string", f"{key}={value}"]
+    for pair in set_pairs(set):
+        args += ["--set", pair]
+    for pair in set_string_pairs(set_string):
+        args += ["--set-string", pair]
     if kube_version:
         args += ["--kube-version", kube_version]
     return args
@@ -138,12 +155,15 @@ def render(
 ) -> Manifests:
     """Render the chart; `values` is passed as a values file after `values_files`.
 
-    Raises RenderError with the helm command and stderr when helm fails.
+    Raises RenderError, with helm's stderr, when helm (or the renderer standing for it)
+    refuses the chart or the values.
     """
     helm = helm or tool_path("helm")
+    renderer = persistent_renderer(helm)
     key = json.dumps(
         [
             str(helm),
+            renderer and str(renderer.binary),
             values,
             set,
             set_string,
@@ -156,13 +176,18 @@ def render(
         default=str,
     )
     if key not in _cache:
-        _cache[key] = _render_uncached(
-            helm, values, set, set_string, values_files, kube_version, release, namespace
-        )
+        if renderer:
+            _cache[key] = renderer.render(
+                values, set, set_string, values_files, kube_version, release, namespace
+            )
+        else:
+            _cache[key] = _render_with_helm(
+                helm, values, set, set_string, values_files, kube_version, release, namespace
+            )
     return _cache[key]
 
 
-def _render_uncached(
+def _render_with_helm(
     helm: Path,
     values: Mapping[str, Any] | None,
     set: Mapping[str, object] | None,
@@ -196,6 +221,178 @@ def _render_uncached(
     return Manifests(documents)
 
 
+class PersistentRenderer:
+    """One renderer process for one helm, started on first use and restarted when it died.
+
+    The process loads the chart once and answers one JSON request per line (the protocol is
+    in harness/toolchain/renderer/server/serve.go). It is this process's own: a forked child
+    (a pytest-xdist worker is a process of its own anyway) starts another, and it ends with
+    the interpreter.
+    """
+
+    def __init__(self, binary: Path) -> None:
+        self.binary = binary
+        self._process: subprocess.Popen[str] | None = None
+        self._stderr: IO[str] | None = None
+        self._owner = os.getpid()  # the process that started it
+        self._requests = 0
+        self._lock = threading.Lock()
+
+    def render(
+        self,
+        values: Mapping[str, Any] | None,
+        set: Mapping[str, object] | None,
+        set_string: Mapping[str, str] | None,
+        values_files: Sequence[str | Path],
+        kube_version: str | None,
+        release: str,
+        namespace: str,
+    ) -> Manifests:
+        """Like `helm template`: its documents, or RenderError with helm's stderr."""
+        with self._lock:
+            self._requests += 1
+            request = {
+                "id": self._requests,
+                "cwd": os.getcwd(),
+                "release": release,
+                "namespace": namespace,
+                "values_files": [str(path) for path in values_files],
+                "values": None if values is None else dict(values),
+                "set": set_pairs(set),
+                "set_string": set_string_pairs(set_string),
+                "kube_version": kube_version or "",
+            }
+            # Raw UTF-8 and no NaN: the values travel as a values file's text would.
+            line = json.dumps(request, ensure_ascii=False, allow_nan=False)
+            answer = self._ask(line) or self._ask(line)  # once more if it had died
+            if answer is None:
+                raise CommandError(
+                    [str(self.binary), str(CHART_DIR)],
+                    self._process and self._process.returncode,
+                    "",
+                    self._stderr_text(),
+                    f"the renderer ended twice while rendering {line}",
+                )
+        if "error" in answer:
+            stderr = answer.get("log", "") + f"Error: {answer['error']}\n"
+            raise RenderError([str(self.binary), str(CHART_DIR)], 1, "", stderr, f"refused {line}")
+        return Manifests(tuple(answer["documents"]))
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id; None before the first render and after close()."""
+        return self._process.pid if self._process else None
+
+    def _ask(self, line: str) -> dict[str, Any] | None:
+        """The answer to one request line; None when the process ended instead."""
+        process = self._running()
+        assert process.stdin and process.stdout
+        try:
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+            answer = process.stdout.readline()
+        except BrokenPipeError:
+            answer = ""
+        except BaseException:
+            # Interrupted between a request and its answer, which the next request would
+            # read: the process goes.
+            self.close()
+            raise
+        if not answer:
+            process.wait()
+            return None
+        return json.loads(answer)
+
+    def _running(self) -> subprocess.Popen[str]:
+        if self._owner == os.getpid() and self._process and self._process.poll() is None:
+            return self._process
+        self.close()
+        # A file, not a pipe: nothing reads it until the process has died.
+        self._stderr = tempfile.TemporaryFile("w+", prefix="dfa-render-")  # noqa: SIM115
+        self._owner = os.getpid()
+        self._process = subprocess.Popen(
+            [str(self.binary), str(CHART_DIR)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            encoding="utf-8",
+        )
+        return self._process
+
+    def _stderr_text(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    def close(self) -> None:
+        """End the process: its stdin closed, it exits (killed if it does not)."""
+        process, stderr = self._process, self._stderr
+        self._process, self._stderr = None, None
+        if self._owner != os.getpid():
+            return  # forked: they are the parent's
+        if process is not None:
+            assert process.stdin and process.stdout
+            # Closing stdin ends the renderer; if it died, the request it left unread fails.
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        if stderr is not None:
+            stderr.close()
+
+
+# By helm path: its renderer, None when none is installed for it (looked up once).
+_renderers: dict[str, PersistentRenderer | None] = {}
+
+
+def persistent_renderer(helm: Path) -> PersistentRenderer | None:
+    """The persistent renderer that renders for `helm`, or None when helm itself must."""
+    mode = os.environ.get(RENDERER_ENV) or "auto"
+    if mode not in RENDERER_MODES:
+        raise ToolError(f"{RENDERER_ENV}={mode}: expected one of {', '.join(RENDERER_MODES)}")
+    if mode == "helm":
+        return None
+    if str(helm) not in _renderers:
+        _renderers[str(helm)] = _installed_renderer(Path(helm))
+    renderer = _renderers[str(helm)]
+    if renderer is None and mode == "renderer":
+        raise ToolError(
+            f"{RENDERER_ENV}=renderer, but no persistent renderer for {helm} is installed;"
+            " run `make setup`"
+        )
+    return renderer
+
+
+def _installed_renderer(helm: Path) -> PersistentRenderer | None:
+    for helm_name, name in RENDERERS.items():
+        if helm == BIN_DIR / helm_name and (BIN_DIR / name).exists():
+            return PersistentRenderer(BIN_DIR / name)
+    return None
+
+
+def renderer_description(helm: Path | None = None) -> str:
+    """How render() renders for `helm` (the pinned helm by default) in this process."""
+    helm = helm or tool_path("helm")
+    renderer = persistent_renderer(helm)
+    if renderer is None:
+        return "helm template, one process per call"
+    return f"the persistent renderer {renderer.binary.name}, one process for every call"
+
+
+@atexit.register
+def close_renderers() -> None:
+    """End every persistent renderer this process started."""
+    for renderer in _renderers.values():
+        if renderer:
+            renderer.close()
+
+
 def notes(
     *,
     set: Mapping[str, object] | None = None,
@@ -210,6 +407,16 @@ def notes(
     if not found:
         raise NotFound(f"the dry run printed no NOTES section:\n{output}")
     return text
+
+
+def set_pairs(set: Mapping[str, object] | None) -> list[str]:
+    """The `key=value` of each --set flag, as helm's command line takes them."""
+    return [f"{key}={_set_literal(value)}" for key, value in (set or {}).items()]
+
+
+def set_string_pairs(set_string: Mapping[str, str] | None) -> list[str]:
+    """The `key=value` of each --set-string flag."""
+    return [f"{key}={value}" for key, value in (set_string or {}).items()]
 
 
 def _set_literal(value: object) -> str:
