@@ -68,7 +68,7 @@ ROUNDS = 5
 WARMUP_CASES = 10
 GOAL_RATIO = 0.5  # the new path at most half of helm-unittest's time per case
 # The variable that picks render()'s path; "helm" forces one `helm template` per call.
-RENDERER_ENV = "DFA_RENDERER"
+RENDERER_ENV = rendering.RENDERER_ENV
 OLD_PATH_SETTING = "helm"
 HELM_UNITTEST_INSTALL = "python -m harness.toolchain.helm_unittest install"
 RUN_TIMEOUT_S = 1800.0
@@ -326,14 +326,6 @@ def render_path_env(path: str) -> dict[str, str]:
     return env
 
 
-def renderer_description() -> str:
-    """What render() uses in this process, as render.py describes it when it can."""
-    describe = getattr(rendering, "renderer_description", None)
-    if callable(describe):
-        return str(describe())
-    return "helm template, one process per call"
-
-
 def render_cases(sets: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Render every set through render(), timed; checked like helm-unittest's isKind."""
     calls = []
@@ -345,7 +337,7 @@ def render_cases(sets: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if manifests.workload["kind"] != workload_kind(values):
             raise AssertionError(f"{values} rendered a {manifests.workload['kind']}")
     total = time.perf_counter() - start
-    return {"total_s": total, "calls_s": calls, "renderer": renderer_description()}
+    return {"total_s": total, "calls_s": calls, "renderer": rendering.renderer_description()}
 
 
 def run_render_path(path: str, cases: Path) -> dict[str, Any]:
