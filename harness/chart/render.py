@@ -200,8 +200,11 @@ def _render_with_helm(
     with tempfile.TemporaryDirectory(prefix="render-") as scratch:
         files = list(values_files)
         if values is not None:
-            inline = Path(scratch) / "values.yaml"
-            inline.write_text(yaml.safe_dump(dict(values), sort_keys=False))
+            # JSON, which Helm reads as YAML: PyYAML writes strings such as y, 1e3 or 0o17
+            # unquoted, and Helm's YAML 1.1 reads them as a boolean or a number. The same
+            # text as the renderer gets.
+            inline = Path(scratch) / "values.json"
+            inline.write_text(_values_json(values), encoding="utf-8")
             files.append(inline)
         args = helm_chart_args(
             release=release,
@@ -262,7 +265,7 @@ class PersistentRenderer:
                 "set_string": set_string_pairs(set_string),
                 "kube_version": kube_version or "",
             }
-            # Raw UTF-8 and no NaN: the values travel as a values file's text would.
+            # The values inside as _values_json writes them for helm.
             line = json.dumps(request, ensure_ascii=False, allow_nan=False)
             answer = self._ask(line) or self._ask(line)  # once more if it had died
             if answer is None:
@@ -407,6 +410,12 @@ def notes(
     if not found:
         raise NotFound(f"the dry run printed no NOTES section:\n{output}")
     return text
+
+
+def _values_json(values: Mapping[str, Any]) -> str:
+    """Inline values as the text of a values file, the same on both paths: raw UTF-8 (Helm's
+    YAML refuses the escaped surrogate pair JSON gives a character beyond U+FFFF), no NaN."""
+    return json.dumps(dict(values), ensure_ascii=False, allow_nan=False)
 
 
 def set_pairs(set: Mapping[str, object] | None) -> list[str]:
