@@ -116,6 +116,19 @@ def test_set_parses_lists_and_types_as_helms_command_line_does(monkeypatch, helm
     assert new.pod_template["metadata"]["annotations"]["note"] == "a,b"
 
 
+# Strings Helm's YAML 1.1 would read as a boolean or a number if they were written unquoted,
+# and a character JSON escapes as two halves, which Helm's YAML refuses.
+TRICKY_STRINGS = {"note": "y", "size": "1e3", "mode": "0o17", "face": "\U0001f600"}
+
+
+def test_inline_values_reach_helm_as_given_on_both_paths(monkeypatch, helm):
+    render_args = {"values": {"podAnnotations": TRICKY_STRINGS}}
+    new = with_renderer(monkeypatch, helm, **render_args)
+    assert same_documents(with_helm(monkeypatch, helm, **render_args), new)
+    annotations = new.pod_template["metadata"]["annotations"]
+    assert {key: annotations[key] for key in TRICKY_STRINGS} == TRICKY_STRINGS
+
+
 def test_relative_values_files_are_read_from_the_working_directory(monkeypatch, helm):
     monkeypatch.chdir(CHART_DIR)
     render_args = {"values_files": ["ci/statefulset-values.yaml"]}
