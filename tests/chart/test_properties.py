@@ -68,13 +68,8 @@ HELM_IDS = {"helm": "helm4", "helm3": "helm3"}
 
 
 def values_file(values: Mapping[str, Any], folder: Path) -> Path:
-    """`values` as a values file in `folder`, named by its content.
-
-    Written as JSON, which Helm reads as YAML: PyYAML (render(values=...)'s way) writes "y",
-    "N" or "1e3" unquoted, which Helm's YAML reads as a boolean or a number, so the chart would
-    see other values than those generated. Non-printable characters, which YAML refuses raw,
-    are escaped.
-    """
+    """`values` as a values file in `folder` (named by its content), as render() writes it:
+    JSON, which Helm reads as YAML, with the characters YAML refuses raw escaped."""
     text = NOT_PRINTABLE.sub(
         lambda c: f"\\u{ord(c[0]):04x}", json.dumps(values, ensure_ascii=False, sort_keys=True)
     )
@@ -85,10 +80,9 @@ def values_file(values: Mapping[str, Any], folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def render_values(render, tmp_path_factory) -> Render:
-    """The render fixture's helm, given a values set (as a file, see values_file)."""
-    folder = tmp_path_factory.mktemp("generated-values")
-    return lambda values: render(values_files=[values_file(values, folder)])
+def render_values(render) -> Render:
+    """The render fixture's helm, given a values set."""
+    return lambda values: render(values=values)
 
 
 # ---------------------------------------------------------------------------------------
