@@ -20,6 +20,7 @@ help: ## list the targets
 setup: $(VENV_OK) $(CHECKOV_OK) ## install every pinned tool the tests need into .tools/ (needs root, Go)
 	$(PYTHON) -m harness.toolchain.debian install
 	$(PYTHON) -m harness.toolchain.gotools install
+	$(PYTHON) -m harness.toolchain.renderer install
 	$(PYTHON) -m harness.toolchain.crds install
 	$(PYTHON) -m harness.toolchain.controlplane install
 	$(PYTHON) -m harness.toolchain.node install
