@@ -61,7 +61,11 @@ def test_long_release_names_are_cut_to_valid_object_names(render):
 def test_custom_resources_values_file_overrides_resources_and_workers(render):
     manifests = render(values_files=[CI_VALUES_DIR / "custom-resources-values.yaml"])
     container = manifests.app_container
-    assert container["resources"]["limits"] == {"cpu": "1", "memory": "256Mi"}
+    assert container["resources"]["limits"] == {
+        "cpu": "1",
+        "memory": "256Mi",
+        "ephemeral-storage": "128Mi",
+    }
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["WEB_CONCURRENCY"] == "2"
     assert manifests.workload["spec"]["replicas"] == 2

@@ -55,7 +55,11 @@ def test_statefulset_replaces_pods_one_at_a_time_by_default(manifests):
 
 def test_statefulset_keeps_replicas_resources_and_pull_secret(manifests):
     assert manifests.workload["spec"]["replicas"] == 3
-    assert manifests.app_container["resources"]["limits"] == {"cpu": "200m", "memory": "128Mi"}
+    assert manifests.app_container["resources"]["limits"] == {
+        "cpu": "200m",
+        "memory": "128Mi",
+        "ephemeral-storage": "128Mi",
+    }
     assert manifests.pod_template["spec"]["imagePullSecrets"] == [{"name": "myregistrykey"}]
 
 
