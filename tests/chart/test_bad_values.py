@@ -195,6 +195,16 @@ BAD_VALUES = [
         },
         "topologySpreadConstraints[0].minDomains: only allowed with whenUnsatisfiable:",
     ),
+    (
+        "fullname-starts-with-a-digit",
+        {"fullnameOverride": "1abc"},
+        'fullnameOverride (or the release name): "1abc" starts with a digit',
+    ),
+    (
+        "zero-padded-surge-and-unavailable",
+        {"strategy": {"rollingUpdate": {"maxSurge": "00%", "maxUnavailable": 0}}},
+        "strategy.rollingUpdate: maxSurge and maxUnavailable cannot both be 0",
+    ),
     # Autoscaling, and its IPs.
     ("autoscaling-max-zero", {"autoscaling": {"maxReplicas": 0}}, "'/autoscaling/maxReplicas'"),
     (

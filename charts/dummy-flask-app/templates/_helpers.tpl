@@ -43,8 +43,8 @@ only labels that never change across upgrades or a switch of workload.kind: neve
 version or the chart.
 */}}
 {{- define "dummy-flask-app.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "dummy-flask-app.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/name: {{ include "dummy-flask-app.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 {{- end -}}
 
 {{/*
@@ -161,7 +161,7 @@ requests from being refused. The kubelet sleeps itself: no binary in the image i
 {{- define "dummy-flask-app.lifecycle" -}}
 {{- $lifecycle := deepCopy (.Values.lifecycle | default dict) -}}
 {{- with .Values.preStopSleepSeconds -}}
-{{- $_ := set $lifecycle "preStop" (dict "sleep" (dict "seconds" .)) -}}
+{{- $_ := set $lifecycle "preStop" (dict "sleep" (dict "seconds" (int .))) -}}
 {{- end -}}
 {{- with $lifecycle }}{{ toYaml . }}{{ end -}}
 {{- end -}}
@@ -195,7 +195,7 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- end -}}
 {{- $rolling := $strategy.rollingUpdate | default dict -}}
 {{- if and (hasKey $rolling "maxSurge") (hasKey $rolling "maxUnavailable") -}}
-{{- if and (has (toString $rolling.maxSurge) (list "0" "0%")) (has (toString $rolling.maxUnavailable) (list "0" "0%")) -}}
+{{- if and (regexMatch "^0+%?$" (toString $rolling.maxSurge)) (regexMatch "^0+%?$" (toString $rolling.maxUnavailable)) -}}
 {{- fail "strategy.rollingUpdate: maxSurge and maxUnavailable cannot both be 0, or the rollout could never replace a pod; raise one of them." -}}
 {{- end -}}
 {{- end -}}
@@ -257,6 +257,9 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- if hasKey (.Values.podAnnotations | default dict) .Values.ipool.annotationKey -}}
 {{- fail (printf "podAnnotations: do not set %q here; use ipool.enabled=true and ipool.name, so the chart can check the rollout fits the pool." .Values.ipool.annotationKey) -}}
 {{- end -}}
+{{- if not (regexMatch "^[a-z]" (include "dummy-flask-app.fullname" .)) -}}
+{{- fail (printf "fullnameOverride (or the release name): %q starts with a digit, and a Service name must start with a letter." (include "dummy-flask-app.fullname" .)) -}}
+{{- end -}}
 {{- $stopping := add (int .Values.preStopSleepSeconds) (int .Values.gunicorn.gracefulTimeout) -}}
 {{- if ge $stopping (int .Values.terminationGracePeriodSeconds) -}}
 {{- fail (printf "preStopSleepSeconds (%d) + gunicorn.gracefulTimeout (%d) must be below terminationGracePeriodSeconds (%d), or Kubernetes kills pods before gunicorn finishes their requests." (int .Values.preStopSleepSeconds) (int .Values.gunicorn.gracefulTimeout) (int .Values.terminationGracePeriodSeconds)) -}}
@@ -269,7 +272,7 @@ the app's Services never select the test pod.
 */}}
 {{- define "dummy-flask-app.testLabels" -}}
 helm.sh/chart: {{ include "dummy-flask-app.chart" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/component: test
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- with .Values.commonLabels }}
@@ -285,7 +288,8 @@ Takes a dict: value (int or "N%"), replicas, roundUp.
 {{- define "dummy-flask-app.podCount" -}}
 {{- $value := toString .value -}}
 {{- if hasSuffix "%" $value -}}
-{{- $scaled := mul (trimSuffix "%" $value | int) (int .replicas) -}}
+{{- /* atoi, not int: Kubernetes reads "09%" as 9%, sprig's int as octal. */ -}}
+{{- $scaled := mul (trimSuffix "%" $value | atoi) (int .replicas) -}}
 {{- if .roundUp -}}{{- div (add $scaled 99) 100 -}}{{- else -}}{{- div $scaled 100 -}}{{- end -}}
 {{- else -}}
 {{- $value | int -}}
