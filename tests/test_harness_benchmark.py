@@ -191,7 +191,9 @@ def test_the_goal_is_met_when_the_new_path_takes_at_most_half_of_helm_unittests_
     record = _record([4.0, 5.0, 6.0], [10.0, 12.0, 11.0])
     assert benchmark.verdict(record) == benchmark.Verdict(True, 5.0 / 11.0, 2)
     page = benchmark.render_doc(record)
-    assert "**Met**: the new path's median is 5.0 ms per set, 0.45x helm-unittest's 11.0 ms" in page
+    assert (
+        "**Met**: the new path's median is 5.0 ms per set, 0.455x helm-unittest's 11.0 ms" in page
+    )
     assert "within the goal in 2 of 3 rounds" in page
 
 
@@ -246,6 +248,22 @@ def test_the_render_flag_renders_the_page_next_to_a_record_without_measuring(tmp
     assert benchmark.main(["--render", str(recorded)]) == 0
     expected = benchmark.render_doc(benchmark.record_from_json(recorded.read_text()))
     assert (tmp_path / "harness-benchmark.md").read_text() == expected
+
+
+def test_docs_harness_benchmark_md_is_what_its_json_renders():
+    record = benchmark.record_from_json((DOCS / "harness-benchmark.json").read_text())
+    assert benchmark.render_doc(record) == (DOCS / "harness-benchmark.md").read_text(), (
+        "docs/harness-benchmark.md is not what docs/harness-benchmark.json renders: after a "
+        "measurement, run the benchmark again; after a change to its template only, run "
+        "`python -m harness.chart.benchmark --render docs/harness-benchmark.json`"
+    )
+
+
+def test_the_recorded_run_measured_the_value_sets_the_benchmark_generates():
+    record = benchmark.record_from_json((DOCS / "harness-benchmark.json").read_text())
+    sets = benchmark.value_sets(record.cases, record.seed)
+    assert record.value_sets == benchmark.fingerprint(sets)
+    assert record.coverage == benchmark.coverage(sets)
 
 
 # --- the installer ---
