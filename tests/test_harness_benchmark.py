@@ -7,6 +7,7 @@ builds helm-unittest. Nothing here times anything: the figures are the benchmark
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,6 +120,17 @@ def test_the_suites_render_a_copy_of_the_chart_as_render_does_with_a_values_file
     assert "templates" not in benchmark.helm_unittest_suite(sets, whole_chart=True)
 
 
+def test_the_chart_digest_changes_with_any_file_of_the_chart(tmp_path: Path, monkeypatch):
+    chart = tmp_path / "chart"
+    shutil.copytree(benchmark.rendering.CHART_DIR, chart)
+    monkeypatch.setattr(benchmark.rendering, "CHART_DIR", chart)
+    before = benchmark.chart_digest()
+    assert benchmark.chart_digest() == before
+    helpers = chart / "templates" / "_helpers.tpl"
+    helpers.write_text(helpers.read_text() + "\n")
+    assert benchmark.chart_digest() != before
+
+
 def test_the_old_path_forces_helm_and_the_new_path_leaves_the_choice_to_render(monkeypatch):
     monkeypatch.setenv(benchmark.RENDERER_ENV, "anything")
     assert benchmark.render_path_env(benchmark.OLD_PATH)[benchmark.RENDERER_ENV] == "helm"
@@ -149,6 +161,7 @@ def _record(new_ms: list[float], helm_unittest_ms: list[float]) -> benchmark.Rec
         python="3.11.2",
         helm="v4.3.1",
         helm_unittest="v1.1.2 (Helm v3.21.3 library, in-process)",
+        chart="0.9.1 at commit abc1234, modified",
         seed=7,
         cases=50,
         value_sets="0123456789abcdef",
@@ -230,7 +243,10 @@ def test_the_page_states_the_recorded_machine_versions_and_settings():
         "- Machine: 8 cores (Test CPU), 32.0 GiB RAM,\n  Linux 6.1.0-test; load average 0.0 when "
         "the run started,\n  1.3 when it ended" in page
     )
-    assert "helm v4.3.1; helm-unittest v1.1.2 (Helm v3.21.3 library, in-process)" in page
+    assert (
+        "- Versions: the chart 0.9.1 at commit abc1234, modified; Python 3.11.2; helm v4.3.1; "
+        "helm-unittest\n  v1.1.2 (Helm v3.21.3 library, in-process)." in page
+    )
     assert "with seed 7 (fingerprint\n`0123456789abcdef`)" in page
     assert "- **new path**: what new path includes. Renders with: new path's renderer." in page
     assert _table_rows(page, "## The value sets") == [["Deployment", "25"], ["StatefulSet", "25"]]

@@ -382,6 +382,7 @@ class Record:
     python: str
     helm: str
     helm_unittest: str
+    chart: str  # the chart's version and the commit it was measured at
     seed: int
     cases: int
     value_sets: str  # fingerprint() of the sets
@@ -636,21 +637,46 @@ def warm_up(binary: Path, scratch: Path, sets: Sequence[dict[str, Any]]) -> None
         run_render_path(name, workspace.cases)
 
 
+def chart_digest() -> str:
+    """A hash of every file of the chart, to notice a chart edited while the run measured."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in rendering.CHART_DIR.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(rendering.CHART_DIR)}\n".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def chart_state() -> str:
+    """The chart's version, and the commit it is at ("modified" when it differs from it)."""
+    chart = yaml.safe_load((rendering.CHART_DIR / "Chart.yaml").read_text())
+    head = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False).stdout.strip()
+    status = ["git", "status", "--porcelain", "--", str(rendering.CHART_DIR)]
+    modified = run(status, cwd=ROOT, check=False).stdout.strip()
+    at = f"commit {head}" if head else "no git commit"
+    return f"{chart['version']} at {at}" + (", modified" if modified else "")
+
+
 def benchmark(args: argparse.Namespace) -> Record:
     started = time.monotonic()
     machine = _machine()  # before the load: the load average says what else was running
     binary = helm_unittest_binary()
     sets = value_sets(args.cases, args.seed)
+    # helm-unittest renders a copy of the chart, render() the chart itself: an edit during
+    # the run would have them measure different charts.
+    chart, before = chart_state(), chart_digest()
     with tempfile.TemporaryDirectory(prefix="harness-benchmark-") as scratch:
         warm_up(binary, Path(scratch), sets[: args.warmup_cases])
         workspace = prepare(Path(scratch) / "run", sets)
         approaches = measure(binary, workspace, sets, args.rounds)
+    if chart_digest() != before:
+        raise ToolError(f"{rendering.CHART_DIR} changed during the run; run it again")
     return Record(
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         machine=machine,
         python=platform.python_version(),
         helm=_helm_version(),
         helm_unittest=helm_unittest_version(binary),
+        chart=chart,
         seed=args.seed,
         cases=len(sets),
         value_sets=fingerprint(sets),
