@@ -12,7 +12,7 @@ REQS     := requirements/scripts.txt requirements/dev.txt app/requirements.txt
 PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scripts demo test lint docs clean bench ipool-docs rollout-docs
+.PHONY: help setup setup-scripts demo test lint docs clean bench ipool-docs rollout-docs bench-harness
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,10 @@ rollout-docs: setup ## count failed requests through the Service during upgrades
 
 bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
 	$(PYTHON) -m harness.container.bench
+
+bench-harness: setup ## time render() against helm-unittest on the same 200 value sets; writes docs/harness-benchmark.md
+	$(PYTHON) -m harness.toolchain.helm_unittest install
+	$(PYTHON) -m harness.chart.benchmark
 
 # The image tests' engine mounts its layers under .tools: stop it first, or rm cannot remove them.
 clean: ## stop the local cluster and engine, remove .tools/
