@@ -13,22 +13,16 @@ the tests need are copied, into ``.tools/crds/gateway-api-<version>/``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import yaml
 
-from harness.core.proc import run
 from harness.core.tools import TOOLS_DIR, ToolError
+from harness.toolchain import gomodule
 from harness.toolchain.gotools import Installer, version_table
 
 MODULE = "sigs.k8s.io/gateway-api"
@@ -42,7 +36,6 @@ FILES = ("gateway.networking.k8s.io_httproutes.yaml",)
 CRDS_DIR = TOOLS_DIR / "crds"
 HOME = CRDS_DIR / f"gateway-api-{VERSION}"
 
-DOWNLOAD_TIMEOUT_S = 600.0
 # Each CRD file says which release and channel it belongs to.
 _BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
 _CHANNEL = "gateway.networking.k8s.io/channel"
@@ -80,50 +73,10 @@ def crd_files() -> list[Path]:
     return [HOME / name for name in FILES]
 
 
-def zip_hash(zip_path: Path) -> str:
-    """The ``h1:`` hash Go gives a module zip (golang.org/x/mod/sumdb/dirhash.Hash1): SHA-256 of
-    the lines "<sha256 of the file>  <name>" for every file, sorted by name."""
-    summary = hashlib.sha256()
-    with zipfile.ZipFile(zip_path) as archive:
-        for name in sorted(archive.namelist()):
-            if "\n" in name:
-                raise ToolError(f"{zip_path}: a file name holds a newline: {name!r}")
-            summary.update(f"{hashlib.sha256(archive.read(name)).hexdigest()}  {name}\n".encode())
-    return "h1:" + base64.b64encode(summary.digest()).decode()
-
-
 def download() -> Path:
-    """`go mod download` the pinned module; its zip in Go's module cache, hash checked."""
-    go = shutil.which("go")
-    if go is None:
-        raise ToolError(f"cannot fetch {MODULE} {VERSION}: `go` is not on PATH")
-    # Never fetch a newer Go toolchain for the module's go line: nothing is compiled.
-    env = {**os.environ, "GOTOOLCHAIN": "local"}
-    with tempfile.TemporaryDirectory(prefix="crds-") as outside_any_module:
-        done = run(
-            [go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-            env=env,
-            cwd=outside_any_module,
-            check=False,
-            timeout=DOWNLOAD_TIMEOUT_S,
-        )
-    try:
-        info = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        info = {}
-    error = info.get("Error") or (done.stderr.strip() if done.returncode else "")
-    if error and not _GO_TOO_OLD.search(error):
-        raise ToolError(f"go mod download {MODULE}@{VERSION} failed: {error}")
-    if info.get("Sum") != MODULE_SUM:
-        raise ToolError(
-            f"{MODULE} {VERSION}: Go reports sum {info.get('Sum')}, pinned {MODULE_SUM}"
-        )
-    zip_path = Path(info.get("Zip") or "")
-    if not zip_path.is_file():
-        raise ToolError(f"go mod download {MODULE}@{VERSION} left no zip ({error or 'no error'})")
-    if (found := zip_hash(zip_path)) != MODULE_SUM:
-        raise ToolError(f"{zip_path} hashes to {found}, not the pinned {MODULE_SUM}")
-    return zip_path
+    """The pinned module's zip in Go's module cache, hash checked. v1.7.0's go line asks for a
+    newer Go than the local one; nothing is compiled, so that error alone is let pass."""
+    return gomodule.download(MODULE, VERSION, MODULE_SUM, tolerated=_GO_TOO_OLD)
 
 
 def install() -> None:

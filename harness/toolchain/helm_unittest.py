@@ -16,19 +16,17 @@ requires, in-process (no helm binary is involved).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 from harness.core.proc import CommandError, run
 from harness.core.tools import BIN_DIR, SCRATCH_DIR, ToolError
-from harness.toolchain.crds import zip_hash
+from harness.toolchain import gomodule
 from harness.toolchain.gotools import BUILD_TIMEOUT_S, GO_DIR, Installer, build_env, version_table
 
 NAME = "helm-unittest"
@@ -46,7 +44,6 @@ HOME = GO_DIR / f"{NAME}-{VERSION}"
 BINARY = HOME / NAME
 LINK = BIN_DIR / NAME
 
-DOWNLOAD_TIMEOUT_S = 600.0
 VERSION_TIMEOUT_S = 30.0
 
 
@@ -79,35 +76,8 @@ def installed_version(executable: Path) -> str | None:
 
 
 def download() -> Path:
-    """`go mod download` the pinned module; its zip in Go's module cache, hash checked."""
-    go = shutil.which("go")
-    if go is None:
-        raise ToolError(f"cannot build {NAME} {VERSION}: `go` is not on PATH")
-    env = {**os.environ, "GOTOOLCHAIN": "local"}
-    with tempfile.TemporaryDirectory(prefix="helm-unittest-") as outside_any_module:
-        done = run(
-            [go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-            env=env,
-            cwd=outside_any_module,
-            check=False,
-            timeout=DOWNLOAD_TIMEOUT_S,
-        )
-    try:
-        info = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        info = {}
-    if error := info.get("Error") or (done.stderr.strip() if done.returncode else ""):
-        raise ToolError(f"go mod download {MODULE}@{VERSION} failed: {error}")
-    if info.get("Sum") != MODULE_SUM:
-        raise ToolError(
-            f"{MODULE} {VERSION}: Go reports sum {info.get('Sum')}, pinned {MODULE_SUM}"
-        )
-    zip_path = Path(info.get("Zip") or "")
-    if not zip_path.is_file():
-        raise ToolError(f"go mod download {MODULE}@{VERSION} left no zip")
-    if (found := zip_hash(zip_path)) != MODULE_SUM:
-        raise ToolError(f"{zip_path} hashes to {found}, not the pinned {MODULE_SUM}")
-    return zip_path
+    """The pinned module's zip in Go's module cache, hash checked."""
+    return gomodule.download(MODULE, VERSION, MODULE_SUM)
 
 
 def unpack(zip_path: Path, destination: Path) -> Path:
