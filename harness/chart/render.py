@@ -152,17 +152,21 @@ def render(
     release: str = DEFAULT_RELEASE,
     namespace: str = DEFAULT_NAMESPACE,
     helm: Path | None = None,
+    chart: Path = CHART_DIR,
 ) -> Manifests:
-    """Render the chart; `values` is passed as a values file after `values_files`.
+    """Render the chart (or another copy of it at `chart`); `values` is passed as a values
+    file after `values_files`.
 
     Raises RenderError, with helm's stderr, when helm (or the renderer standing for it)
-    refuses the chart or the values.
+    refuses the chart or the values. The persistent renderer has the project's chart loaded,
+    so another `chart` always goes through `helm template`.
     """
     helm = helm or tool_path("helm")
-    renderer = persistent_renderer(helm)
+    renderer = persistent_renderer(helm) if chart == CHART_DIR else None
     key = json.dumps(
         [
             str(helm),
+            str(chart),
             renderer and str(renderer.binary),
             values,
             set,
@@ -182,13 +186,14 @@ def render(
             )
         else:
             _cache[key] = _render_with_helm(
-                helm, values, set, set_string, values_files, kube_version, release, namespace
+                helm, chart, values, set, set_string, values_files, kube_version, release, namespace
             )
     return _cache[key]
 
 
 def _render_with_helm(
     helm: Path,
+    chart: Path,
     values: Mapping[str, Any] | None,
     set: Mapping[str, object] | None,
     set_string: Mapping[str, str] | None,
@@ -209,6 +214,7 @@ def _render_with_helm(
         args = helm_chart_args(
             release=release,
             namespace=namespace,
+            chart=chart,
             values_files=files,
             set=set,
             set_string=set_string,

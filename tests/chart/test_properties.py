@@ -12,11 +12,10 @@ add it to values/property-regressions.yaml, which every run checks as well.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import re
 import shutil
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,14 @@ import yaml
 from hypothesis import Phase, given, note, seed, settings
 from hypothesis import strategies as st
 
+from harness.chart import render as rendering
 from harness.chart.plan import Plan, plan_for
 from harness.chart.render import (
     CHART_DIR,
     DEFAULT_RELEASE,
     Manifests,
     RenderError,
-    helm_chart_args,
 )
-from harness.core.proc import CommandError, run
 from harness.core.tools import tool_path
 from tests.chart.test_kubernetes_schemas import KUBE_VERSIONS
 from tests.support import crd_schema, kube_schemas, property_runs
@@ -62,21 +60,7 @@ SCHEMA_REFUSAL = "values don't meet the specifications of the schema"
 # The key a chart refusal starts with: "ipool.size: ...", "topologySpreadConstraints[0]...".
 MESSAGE_KEY = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9]*)*)[:\s]")
 CAPACITY_KEYS = {"ipool.size", "strategy"}
-# What YAML does not allow raw in a document, or reads as a line break.
-NOT_PRINTABLE = re.compile("[\u2028\u2029\ufeff]|" + vs.NOT_YAML_PRINTABLE.pattern)
 HELM_IDS = {"helm": "helm4", "helm3": "helm3"}
-
-
-def values_file(values: Mapping[str, Any], folder: Path) -> Path:
-    """`values` as a values file in `folder` (named by its content), as render() writes it:
-    JSON, which Helm reads as YAML, with the characters YAML refuses raw escaped."""
-    text = NOT_PRINTABLE.sub(
-        lambda c: f"\\u{ord(c[0]):04x}", json.dumps(values, ensure_ascii=False, sort_keys=True)
-    )
-    path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
-    if not path.exists():
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -378,22 +362,6 @@ def test_the_generated_values_sets_are_what_values_schema_json_accepts():
 # The properties bite: a guard that rounds the surge down is caught.
 
 
-def chart_renderer(chart: Path, helm: Path, scratch: Path) -> Render:
-    """render() for a copy of the chart at `chart` (render() itself takes no chart path)."""
-
-    def render_copy(values: Mapping[str, Any]) -> Manifests:
-        args = helm_chart_args(chart=chart, values_files=[values_file(values, scratch)])
-        try:
-            result = run([helm, *args])
-        except CommandError as err:
-            raise RenderError(
-                err.args, err.returncode, err.stdout, err.stderr, err.reason
-            ) from None
-        return Manifests(tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc))
-
-    return render_copy
-
-
 ROUNDING_UP = "{{- div (add $scaled 99) 100 -}}"
 
 
@@ -404,7 +372,7 @@ def test_a_guard_that_rounds_the_surge_down_fails_the_capacity_property(tmp_path
     source = helpers.read_text()
     assert source.count(ROUNDING_UP) == 1, "the guard's round-up moved; update this test"
     helpers.write_text(source.replace(ROUNDING_UP, "{{- div $scaled 100 -}}"))
-    render = chart_renderer(chart, tool_path("helm"), tmp_path)
+    render = partial(rendering.render, chart=chart, helm=tool_path("helm"))
     failing: list[vs.Values] = []
 
     def capacity(values: vs.Values) -> None:
