@@ -57,6 +57,7 @@ import yaml
 from harness.chart import render as rendering
 from harness.core import records
 from harness.core.proc import CommandError, run
+from harness.core.records import Machine, this_machine
 from harness.core.templates import render_template
 from harness.core.tools import ROOT, ToolError, tool_path
 
@@ -365,15 +366,6 @@ class Approach:
 
 
 @dataclass(frozen=True)
-class Machine:
-    cores: int
-    memory_gib: float
-    cpu: str
-    kernel: str
-    load_average: float  # the 1-minute average when the run started
-
-
-@dataclass(frozen=True)
 class Record:
     """One run as docs/harness-benchmark.json keeps it."""
 
@@ -530,22 +522,6 @@ def render_doc(record: Record) -> str:
 # --- measuring ---
 
 
-def _machine() -> Machine:
-    meminfo = Path("/proc/meminfo").read_text().split()
-    cpu = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return Machine(
-        cores=os.cpu_count() or 1,
-        memory_gib=int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2,
-        cpu=cpu or platform.processor() or platform.machine(),
-        kernel=platform.release(),
-        load_average=os.getloadavg()[0],
-    )
-
-
 def _helm_version() -> str:
     done = run([tool_path("helm"), "version", "--template", "{{.Version}}"], check=False)
     return done.stdout.strip() or "unknown"
@@ -658,7 +634,7 @@ def chart_state() -> str:
 
 def benchmark(args: argparse.Namespace) -> Record:
     started = time.monotonic()
-    machine = _machine()  # before the load: the load average says what else was running
+    machine = this_machine()  # before the load: the load average says what else was running
     binary = helm_unittest_binary()
     sets = value_sets(args.cases, args.seed)
     # helm-unittest renders a copy of the chart, render() the chart itself: an edit during

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from harness.container.pod import (
 )
 from harness.core import records
 from harness.core.proc import CommandError, run
+from harness.core.records import Machine, this_machine
 from harness.core.tools import ROOT
 
 OUTPUT = ROOT / "docs" / "benchmark.md"
@@ -177,16 +177,6 @@ class ServerResult:
     oom_kills: int
     oom_killed: bool
     failure: str
-
-
-@dataclass(frozen=True)
-class Machine:
-    """The host the run measured on."""
-
-    cores: int
-    memory_gib: float
-    kernel: str
-    load_average: float  # the 1-minute average when the run started
 
 
 @dataclass(frozen=True)
@@ -445,16 +435,6 @@ def _idle(server: ServerResult) -> str:
     )
 
 
-def _machine() -> Machine:
-    meminfo = Path("/proc/meminfo").read_text().split()
-    return Machine(
-        cores=os.cpu_count() or 1,
-        memory_gib=int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2,
-        kernel=platform.release(),
-        load_average=os.getloadavg()[0],
-    )
-
-
 def _load_generator() -> str:
     return run(["wrk", "--version"], check=False).stdout.split("[")[0].strip()
 
@@ -509,7 +489,7 @@ def report(record: Record) -> str:
 
 
 def _run(engine: Engine, args: argparse.Namespace) -> Record:
-    machine = _machine()  # before the load: the load average says what else was running
+    machine = this_machine()  # before the load: the load average says what else was running
     pod = chart_pod_settings()
     image_ref = up(engine)
     outcomes = measure(

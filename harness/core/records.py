@@ -10,12 +10,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The host a run measured on."""
+
+    cores: int
+    memory_gib: float
+    kernel: str
+    load_average: float  # the 1-minute average when the run started
+    cpu: str = ""  # the CPU's model name; records made before it was kept have none
+
+
+def this_machine() -> Machine:
+    """This host, now."""
+    meminfo = Path("/proc/meminfo").read_text().split()
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return Machine(
+        cores=os.cpu_count() or 1,
+        memory_gib=int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024**2,
+        kernel=platform.release(),
+        load_average=os.getloadavg()[0],
+        cpu=cpu or platform.processor() or platform.machine(),
+    )
 
 
 def to_json(record: Any) -> str:
