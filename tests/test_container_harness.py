@@ -13,8 +13,16 @@ import pytest
 from harness.chart.render import render
 from harness.container import bench
 from harness.container.baseimage import BaseImageError, debian_mirror
-from harness.container.load import LoadError, SteadyLoad, parse_wrk, run_measured, wrk
-from harness.container.pod import cpu_cores, cpu_seconds_of, memory_bytes, pod_settings, run_args
+from harness.container.load import LoadError, SteadyLoad, WrkResult, parse_wrk, run_measured, wrk
+from harness.container.pod import (
+    MemorySample,
+    cpu_cores,
+    cpu_seconds_of,
+    memory_bytes,
+    pod_settings,
+    run_args,
+)
+from harness.core import records
 from harness.toolchain import debian
 
 WRK_REPORT = """\
@@ -285,3 +293,98 @@ def test_every_server_has_a_container_name_of_its_own() -> None:
     names = [bench.container_name(c.name, app) for c in bench.CANDIDATES for app in bench.APPS]
     assert len(set(names)) == len(names)
     assert all(n.replace("-", "").isalnum() for n in names)
+
+
+class FakeContainer:
+    """A started server as bench.measure sees it: an address, CPU, memory and a state."""
+
+    def __init__(self, name: str, rate: float) -> None:
+        self.name, self.rate, self.url, self.cpu = name, rate, f"http://127.0.0.1:1/{name}", 0.0
+        self.removed = False
+
+    def wait_healthy(self) -> None:
+        pass
+
+    def memory(self) -> MemorySample:
+        return MemorySample(rss=50 * 2**20, pss=30 * 2**20, cgroup=31 * 2**20, processes=2)
+
+    def cpu_seconds(self) -> float:
+        self.cpu += 1.5
+        return self.cpu
+
+    @property
+    def state(self) -> dict[str, object]:
+        return {"Running": True, "OOMKilled": False, "ExitCode": 0}
+
+    def oom_kills(self) -> int:
+        return 0
+
+    def remove(self) -> None:
+        self.removed = True
+
+
+class FakeMonitor:
+    def __init__(self, container: FakeContainer) -> None:
+        self.peak = MemorySample(rss=52 * 2**20, pss=0, cgroup=33 * 2**20, processes=2)
+
+    def __enter__(self) -> FakeMonitor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def test_a_run_measures_every_server_in_every_round_and_renders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The measuring loop end to end with Docker and wrk replaced: what a run records."""
+    started: dict[str, FakeContainer] = {}
+    loads: list[tuple[str, int]] = []
+
+    def start(engine: object, args: list[str], name: str) -> FakeContainer:
+        rate = 300.0 if "GUNICORN_ACCESS_LOG=true" in args else 600.0
+        started[name] = FakeContainer(name, rate + (100 if "bare_wsgi:application" in args else 0))
+        return started[name]
+
+    def fake_wrk(url: str, *, seconds: int, connections: int) -> WrkResult:
+        container = next(c for c in started.values() if url.startswith(c.url))
+        loads.append((container.name, seconds))
+        return WrkResult(int(container.rate * seconds), seconds, container.rate, 5, 50, 0, 0, 0.8)
+
+    monkeypatch.setattr(bench, "start_container", start)
+    monkeypatch.setattr(bench, "wrk", fake_wrk)
+    monkeypatch.setattr(bench, "MemoryMonitor", FakeMonitor)
+    pod = pod_settings(render())
+    configurations = [bench.configuration(c, dict(pod.env)) for c in bench.select(bench.QUICK)]
+    timing = bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4)
+    outcomes = bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
+
+    assert all(c.removed for c in started.values()) and len(started) == 6
+    # One warm-up per server, then per round and path a warm-up and a measured load.
+    assert len(loads) == 6 + 6 * 2 * 2 * 2
+    assert [s for _, s in loads[6:10]] == [1, 3, 1, 3]
+    shipped = outcomes[0].result()
+    assert [r.round for r in shipped.rounds["/"]] == [1, 2]
+    assert shipped.rounds["/"][0].server_cpu_s == pytest.approx(1.5)
+    assert shipped.rounds["/"][0].wrk_cpu_s == 0.8
+    assert (shipped.peak_rss_mib, shipped.idle and shipped.idle.working_set_mib) == (52.0, 31.0)
+    record = bench.Record(
+        format=bench.RECORD_FORMAT,
+        date="d",
+        machine=bench.Machine(2, 23.5, "k", 0.5),
+        engine="e",
+        load_generator="wrk",
+        seconds=3,
+        connections=4,
+        rounds=2,
+        warmup_s=1,
+        pod_flags="f",
+        cpus=pod.cpus,
+        memory_request_mib=64.0,
+        chart_env=dict(pod.env),
+        paths=list(bench.PATHS),
+        configurations=configurations,
+        servers=[o.result() for o in outcomes],
+    )
+    page = bench.report(bench.record_from_json(records.to_json(record)))
+    assert "not met on `/`, 0.50x (rounds 0.50-0.50) of **shipped, no access log**" in page
