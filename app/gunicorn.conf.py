@@ -11,10 +11,11 @@ one core must not follow.
 GUNICORN_ACCESS_LOG is "true" (the default) or "false": with it off, the same pod answered about
 1.5 to 1.8 times as many requests a second in the benchmark.
 
-GUNICORN_WORKER_CLASS is "gthread" (the default) or "sync", GUNICORN_KEEPALIVE the seconds an
-idle connection stays open (5 by default; 0 closes every connection after its response). A sync
-worker serves one request at a time and never keeps a connection alive, so it takes no threads
-and ignores the keep-alive; the benchmark measures both classes (docs/benchmark.md).
+GUNICORN_WORKER_CLASS is "gthread" or "sync" (unset: gthread for more than one thread, sync for
+one, as gunicorn itself picks), GUNICORN_KEEPALIVE the seconds an idle connection stays open (5
+by default; 0 closes every connection after its response). A sync worker serves one request at
+a time and never keeps a connection alive, so it takes no threads and ignores the keep-alive;
+the benchmark measures both classes (docs/benchmark.md).
 """
 
 import os

@@ -121,7 +121,7 @@ CANDIDATES = (
     Candidate(
         "gthread, 1 thread",
         "gthread's poller and keep-alive, one request at a time",
-        {"GUNICORN_THREADS": "1", **_NO_LOG},
+        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "1", **_NO_LOG},
     ),
     Candidate(
         "gthread, 2 threads",

@@ -121,6 +121,22 @@ def test_the_sync_worker_class_takes_one_thread_by_default(monkeypatch: pytest.M
     assert (config["worker_class"], config["threads"]) == ("sync", 1)
 
 
+@pytest.mark.parametrize(("threads", "worker_class"), [("1", "sync"), ("2", "gthread")])
+def test_without_a_worker_class_gunicorn_picks_it_by_the_threads(
+    monkeypatch: pytest.MonkeyPatch, threads: str, worker_class: str
+) -> None:
+    # What a chart that sets only gunicorn.threads ran before the class could be set.
+    monkeypatch.setenv("GUNICORN_THREADS", threads)
+    assert load_config()["worker_class"] == worker_class
+
+
+def test_gthread_can_be_asked_for_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gthread")
+    monkeypatch.setenv("GUNICORN_THREADS", "1")
+    config = load_config()
+    assert (config["worker_class"], config["threads"]) == ("gthread", 1)
+
+
 def test_the_sync_worker_class_with_threads_stops_startup(monkeypatch: pytest.MonkeyPatch) -> None:
     # gunicorn would quietly run gthread workers: the chart's value would not be what runs.
     monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
