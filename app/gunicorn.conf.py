@@ -10,33 +10,39 @@ one core must not follow.
 
 GUNICORN_ACCESS_LOG is "true" (the default) or "false": with it off, the same pod answered about
 1.5 to 1.8 times as many requests a second in the benchmark.
+
+GUNICORN_WORKER_CLASS is "gthread" or "sync" (unset: gthread for more than one thread, sync for
+one, as gunicorn itself picks), GUNICORN_KEEPALIVE the seconds an idle connection stays open (5
+by default; 0 closes every connection after its response). A sync worker serves one request at
+a time and never keeps a connection alive, so it takes no threads and ignores the keep-alive;
+the benchmark measures both classes (docs/benchmark.md).
 """
 
 import os
 
-from app.settings import SettingError, bool_from_env, positive_int_from_env
+from app.settings import SettingError, server_settings
 
 # Every interface, because the Service sends traffic to the pod IP, not to loopback.
 bind = "0.0.0.0:8000"
 
 try:
-    workers = positive_int_from_env("WEB_CONCURRENCY", 1, os.environ)
-    threads = positive_int_from_env("GUNICORN_THREADS", 4, os.environ)
-    # Must stay below the pod's terminationGracePeriodSeconds (30), or the kubelet kills
-    # workers mid-request before gunicorn's own deadline.
-    graceful_timeout = positive_int_from_env("GUNICORN_GRACEFUL_TIMEOUT", 20, os.environ)
-    # "true" or "false", on when unset; a line per request costs throughput (docs/benchmark.md).
-    _access_log = bool_from_env("GUNICORN_ACCESS_LOG", True, os.environ)
+    _settings = server_settings(os.environ)
 except SettingError as error:
     # SystemExit prints just the sentence; any other exception here makes gunicorn print a
     # traceback of this file around it.
     raise SystemExit(f"Invalid gunicorn setting: {error}") from None
 
+worker_class = _settings.worker_class
+workers = _settings.workers
+threads = _settings.threads
+# Must stay below the pod's terminationGracePeriodSeconds (30), or the kubelet kills
+# workers mid-request before gunicorn's own deadline.
+graceful_timeout = _settings.graceful_timeout_s
+keepalive = _settings.keepalive_s
 timeout = 30
-keepalive = 5
 
 # Logs go to the container's stdout/stderr, where the kubelet collects them; None: no access log.
-accesslog = "-" if _access_log else None
+accesslog = "-" if _settings.access_log else None
 errorlog = "-"
 
 # Workers signal they are alive by touching a heartbeat file here. The root filesystem is

@@ -1,12 +1,19 @@
 """Server tunables read from the environment, kept here so they can be imported and tested.
 
-``gunicorn.conf.py`` cannot be imported by name (its file name has a dot), so it calls these.
+``gunicorn.conf.py`` cannot be imported by name (its file name has a dot), so it calls these;
+the benchmark (harness/container/bench.py) calls ``server_settings`` too, to say what each
+environment it starts the image with amounts to.
 """
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 _WHOLE_NUMBER = re.compile(r"[0-9]+")
+
+# The worker classes the image can run: both ship with gunicorn itself (gevent and the other
+# async ones need packages the image does not install).
+WORKER_CLASSES = ("sync", "gthread")
 
 
 class SettingError(ValueError):
@@ -27,6 +34,16 @@ def positive_int_from_env(name: str, default: int, environ: Mapping[str, str]) -
     return int(raw)
 
 
+def non_negative_int_from_env(name: str, default: int, environ: Mapping[str, str]) -> int:
+    """Return ``environ[name]`` as an integer of at least 0, or ``default`` when it is unset."""
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise SettingError(f"{name} must be a whole number of 0 or more, got {raw!r}.")
+    return int(raw)
+
+
 def bool_from_env(name: str, default: bool, environ: Mapping[str, str]) -> bool:
     """Return ``environ[name]`` as a boolean, or ``default`` when it is unset.
 
@@ -39,3 +56,56 @@ def bool_from_env(name: str, default: bool, environ: Mapping[str, str]) -> bool:
     if raw not in ("true", "false"):
         raise SettingError(f"{name} must be true or false, got {raw!r}.")
     return raw == "true"
+
+
+def choice_from_env(
+    name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str]
+) -> str:
+    """Return ``environ[name]`` when it is exactly one of ``choices``, or ``default`` if unset."""
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    if raw not in choices:
+        raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}.")
+    return raw
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What gunicorn runs with, once the environment is read."""
+
+    worker_class: str  # "sync" or "gthread"
+    workers: int
+    threads: int  # per worker; always 1 with the sync worker class
+    keepalive_s: int  # seconds an idle connection is kept open; 0: none (sync keeps none)
+    graceful_timeout_s: int
+    access_log: bool
+
+
+def server_settings(environ: Mapping[str, str]) -> ServerSettings:
+    """The server's settings from ``environ``, the image's defaults for what it leaves unset.
+
+    The defaults are one gthread worker with 4 threads, keep-alive 5 s, graceful timeout 20 s
+    and the access log on (app/gunicorn.conf.py says why).
+    """
+    threads_default = 1 if environ.get("GUNICORN_WORKER_CLASS") == "sync" else 4
+    threads = positive_int_from_env("GUNICORN_THREADS", threads_default, environ)
+    # Unset, the class is what gunicorn itself picks: sync for one thread, gthread for more
+    # (so a chart that sets only the threads runs what it ran before the class could be set).
+    worker_class = choice_from_env(
+        "GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync", WORKER_CLASSES, environ
+    )
+    if worker_class == "sync" and threads > 1:
+        # gunicorn itself would quietly run gthread workers instead.
+        raise SettingError(
+            f"GUNICORN_THREADS must be 1 with GUNICORN_WORKER_CLASS sync (gunicorn would run "
+            f"gthread workers instead), got {environ['GUNICORN_THREADS']!r}."
+        )
+    return ServerSettings(
+        worker_class=worker_class,
+        workers=positive_int_from_env("WEB_CONCURRENCY", 1, environ),
+        threads=threads,
+        keepalive_s=non_negative_int_from_env("GUNICORN_KEEPALIVE", 5, environ),
+        graceful_timeout_s=positive_int_from_env("GUNICORN_GRACEFUL_TIMEOUT", 20, environ),
+        access_log=bool_from_env("GUNICORN_ACCESS_LOG", True, environ),
+    )

@@ -1,15 +1,28 @@
-"""The container harness's pure parts: the chart's pod in docker's terms, the apt mirror, wrk."""
+"""The container harness's pure parts: the chart's pod in docker's terms, the apt mirror, wrk,
+and the benchmark's matrix and schedule."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from harness.chart.render import render
+from harness.container import bench
 from harness.container.baseimage import BaseImageError, debian_mirror
-from harness.container.load import LoadError, SteadyLoad, parse_wrk, wrk
-from harness.container.pod import cpu_cores, memory_bytes, pod_settings, run_args
+from harness.container.load import LoadError, SteadyLoad, WrkResult, parse_wrk, run_measured, wrk
+from harness.container.pod import (
+    MemorySample,
+    cpu_cores,
+    cpu_seconds_of,
+    memory_bytes,
+    pod_settings,
+    run_args,
+)
+from harness.core import records
 from harness.toolchain import debian
 
 WRK_REPORT = """\
@@ -149,3 +162,229 @@ def test_a_package_dpkg_does_not_know_has_no_installed_version() -> None:
 def test_the_tested_debian_packages_are_listed_with_their_versions() -> None:
     lines = debian.version_lines()
     assert [line.split()[0] for line in lines] == list(debian.PACKAGES)
+
+
+def test_a_report_alone_has_no_cpu_time_for_wrk() -> None:
+    assert parse_wrk(WRK_REPORT).cpu_s == 0.0
+
+
+def test_a_measured_command_reports_its_own_cpu_time_and_output() -> None:
+    burn = "sum(i * i for i in range(3_000_000)); print('done')"
+    done = run_measured([sys.executable, "-c", burn], timeout_s=60)
+    assert (done.returncode, done.stdout) == (0, "done\n")
+    assert done.cpu_s > 0.05
+
+
+def test_a_measured_command_past_its_time_is_killed() -> None:
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_measured(["sleep", "30"], timeout_s=0.2)
+
+
+def test_cpu_seconds_come_from_cgroup_v1_cpuacct(tmp_path: Path) -> None:
+    folder = tmp_path / "cpu,cpuacct" / "docker" / "abc"
+    folder.mkdir(parents=True)
+    (folder / "cpuacct.usage").write_text("2500000000\n")
+    proc = "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n"
+    assert cpu_seconds_of(proc, tmp_path) == 2.5
+
+
+def test_cpu_seconds_come_from_cgroup_v2_cpu_stat(tmp_path: Path) -> None:
+    folder = tmp_path / "system.slice" / "docker-abc.scope"
+    folder.mkdir(parents=True)
+    (folder / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n")
+    assert cpu_seconds_of("0::/system.slice/docker-abc.scope\n", tmp_path) == 1.5
+
+
+def test_every_candidate_is_a_configuration_the_image_accepts_and_all_differ() -> None:
+    env = dict(pod_settings(render()).env)
+    configurations = [bench.configuration(c, env) for c in bench.CANDIDATES]
+    settings = [
+        (c.worker_class, c.workers, c.threads, c.keepalive_s if c.keeps_alive else 0, c.access_log)
+        for c in configurations
+    ]
+    assert len(set(settings)) == len(settings), settings
+    shipped = configurations[0]
+    assert (shipped.name, shipped.changes) == (bench.SHIPPED, {})
+    assert {c.worker_class for c in configurations} == {"sync", "gthread"}
+    assert {c.threads for c in configurations if c.worker_class == "gthread"} == {1, 2, 4, 8}
+    assert {c.workers for c in configurations} == {1, 2}
+    assert {c.keeps_alive for c in configurations} == {True, False}
+    # Like for like with the chart's default: both classes are measured with the access log.
+    assert {c.worker_class for c in configurations if c.access_log} == {"sync", "gthread"}
+    assert set(bench.QUICK) <= {c.name for c in configurations}
+
+
+def test_the_default_matrix_runs_in_about_twenty_minutes() -> None:
+    servers = len(bench.CANDIDATES) * len(bench.APPS)
+    minutes = bench.expected_seconds(servers, bench.DEFAULT_TIMING) / 60
+    assert 15 <= minutes <= 22, minutes
+    assert bench.expected_seconds(len(bench.QUICK) * 2, bench.QUICK_TIMING) < 120
+
+
+def test_the_plan_names_the_matrix_and_its_duration() -> None:
+    text = bench.plan_text(bench.select(["shipped", "sync"]), bench.DEFAULT_TIMING)
+    assert text.splitlines() == [
+        "2 configurations x 2 apps x 2 paths x 3 rounds = 24 loads of 2 s warm-up + 8 s, "
+        "16 connections: about 5 min besides building the image",
+        "  shipped: the chart's environment",
+        "  sync: GUNICORN_WORKER_CLASS=sync GUNICORN_THREADS=1 GUNICORN_ACCESS_LOG=false",
+    ]
+
+
+def test_an_unknown_configuration_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(
+        ValueError, match="no configuration named \\['fast'\\]; known: \\['shipped'"
+    ):
+        bench.select(["fast"])
+
+
+def test_a_dry_run_prints_the_plan_without_docker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench.main(["--dry-run", "--quick"]) == 0
+    assert capsys.readouterr().out.startswith("3 configurations x 2 apps x 2 paths x 1 rounds")
+
+
+@pytest.mark.parametrize("rounds", [1, 2, 3, 4])
+def test_each_round_loads_every_server_once_per_path(rounds: int) -> None:
+    plan = bench.schedule(6, ("/", "/_health"), rounds)
+    assert len(plan) == rounds
+    for loads in plan:
+        assert sorted(loads) == sorted((i, p) for i in range(6) for p in ("/", "/_health"))
+
+
+def test_the_order_rotates_so_no_server_always_goes_first_or_last() -> None:
+    plan = bench.schedule(6, ("/", "/_health"), 3)
+    assert [loads[0][0] for loads in plan] == [0, 2, 4]
+    assert [loads[-1][0] for loads in plan] == [5, 1, 3]
+    # The paths swap places every other round.
+    assert [loads[0][1] for loads in plan] == ["/", "/_health", "/"]
+    positions = Counter(loads.index((0, "/")) for loads in plan)
+    assert len(positions) == 3
+
+
+def test_a_server_runs_the_chart_environment_with_its_configurations_changes() -> None:
+    pod = pod_settings(render())
+    sync = bench.configuration(bench.select(["sync"])[0], dict(pod.env))
+    args = bench.server_run_args(pod, "img:1", sync, bench.FLASK)
+    joined = " ".join(args)
+    for flag in (
+        "--env WEB_CONCURRENCY=1",
+        "--env GUNICORN_WORKER_CLASS=sync",
+        "--env GUNICORN_THREADS=1",
+        "--env GUNICORN_ACCESS_LOG=false",
+        "--env GUNICORN_GRACEFUL_TIMEOUT=20",
+        "--cpus 0.2",
+    ):
+        assert flag in joined
+    assert "--env GUNICORN_THREADS=4" not in joined
+    assert args[-1] == "img:1"  # the image's own command
+    assert "--name dfa-bench-sync-flask" in joined
+
+
+def test_the_framework_free_server_is_mounted_and_served_by_the_same_config() -> None:
+    pod = pod_settings(render())
+    shipped = bench.configuration(bench.CANDIDATES[0], dict(pod.env))
+    args = bench.server_run_args(pod, "img:1", shipped, bench.BARE)
+    assert args[args.index("img:1") + 1 :] == list(bench.CEILING_COMMAND)
+    assert f"{bench.CEILING_DIR}:/srv/ceiling:ro" in args
+    assert "--env GUNICORN_THREADS=4" in " ".join(args)
+
+
+def test_every_server_has_a_container_name_of_its_own() -> None:
+    names = [bench.container_name(c.name, app) for c in bench.CANDIDATES for app in bench.APPS]
+    assert len(set(names)) == len(names)
+    assert all(n.replace("-", "").isalnum() for n in names)
+
+
+class FakeContainer:
+    """A started server as bench.measure sees it: an address, CPU, memory and a state."""
+
+    def __init__(self, name: str, rate: float) -> None:
+        self.name, self.rate, self.url, self.cpu = name, rate, f"http://127.0.0.1:1/{name}", 0.0
+        self.removed = False
+
+    def wait_healthy(self) -> None:
+        pass
+
+    def memory(self) -> MemorySample:
+        return MemorySample(rss=50 * 2**20, pss=30 * 2**20, cgroup=31 * 2**20, processes=2)
+
+    def cpu_seconds(self) -> float:
+        self.cpu += 1.5
+        return self.cpu
+
+    @property
+    def state(self) -> dict[str, object]:
+        return {"Running": True, "OOMKilled": False, "ExitCode": 0}
+
+    def oom_kills(self) -> int:
+        return 0
+
+    def remove(self) -> None:
+        self.removed = True
+
+
+class FakeMonitor:
+    def __init__(self, container: FakeContainer) -> None:
+        self.peak = MemorySample(rss=52 * 2**20, pss=0, cgroup=33 * 2**20, processes=2)
+
+    def __enter__(self) -> FakeMonitor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+
+def test_a_run_measures_every_server_in_every_round_and_renders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The measuring loop end to end with Docker and wrk replaced: what a run records."""
+    started: dict[str, FakeContainer] = {}
+    loads: list[tuple[str, int]] = []
+
+    def start(engine: object, args: list[str], name: str) -> FakeContainer:
+        rate = 300.0 if "GUNICORN_ACCESS_LOG=true" in args else 600.0
+        started[name] = FakeContainer(name, rate + (100 if "bare_wsgi:application" in args else 0))
+        return started[name]
+
+    def fake_wrk(url: str, *, seconds: int, connections: int) -> WrkResult:
+        container = next(c for c in started.values() if url.startswith(c.url))
+        loads.append((container.name, seconds))
+        return WrkResult(int(container.rate * seconds), seconds, container.rate, 5, 50, 0, 0, 0.8)
+
+    monkeypatch.setattr(bench, "start_container", start)
+    monkeypatch.setattr(bench, "wrk", fake_wrk)
+    monkeypatch.setattr(bench, "MemoryMonitor", FakeMonitor)
+    pod = pod_settings(render())
+    configurations = [bench.configuration(c, dict(pod.env)) for c in bench.select(bench.QUICK)]
+    timing = bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4)
+    outcomes = bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
+
+    assert all(c.removed for c in started.values()) and len(started) == 6
+    # One warm-up per server, then per round and path a warm-up and a measured load.
+    assert len(loads) == 6 + 6 * 2 * 2 * 2
+    assert [s for _, s in loads[6:10]] == [1, 3, 1, 3]
+    shipped = outcomes[0].result()
+    assert [r.round for r in shipped.rounds["/"]] == [1, 2]
+    assert shipped.rounds["/"][0].server_cpu_s == pytest.approx(1.5)
+    assert shipped.rounds["/"][0].wrk_cpu_s == 0.8
+    assert (shipped.peak_rss_mib, shipped.idle and shipped.idle.working_set_mib) == (52.0, 31.0)
+    record = bench.Record(
+        format=bench.RECORD_FORMAT,
+        date="d",
+        machine=bench.Machine(2, 23.5, "k", 0.5),
+        engine="e",
+        load_generator="wrk",
+        seconds=3,
+        connections=4,
+        rounds=2,
+        warmup_s=1,
+        pod_flags="f",
+        cpus=pod.cpus,
+        memory_request_mib=64.0,
+        chart_env=dict(pod.env),
+        paths=list(bench.PATHS),
+        configurations=configurations,
+        servers=[o.result() for o in outcomes],
+    )
+    page = bench.report(bench.record_from_json(records.to_json(record)))
+    assert "not met on `/`, 0.50x (rounds 0.50-0.50) of **shipped, no access log**" in page

@@ -1,29 +1,31 @@
-"""Benchmark the image inside the chart's default limits, against a ceiling and the defaults.
+"""Benchmark server configurations inside the chart's limits, each with Flask and without.
 
-    python -m harness.container.bench [--seconds 10] [--connections 16] [--rounds 3] [--output FILE]
+    python -m harness.container.bench [--seconds 8] [--rounds 3] [--only NAME ...] [--output FILE]
+    python -m harness.container.bench --quick      # a smoke run: 3 configurations, 1 short round
+    python -m harness.container.bench --dry-run    # print the matrix and its duration, no Docker
     python -m harness.container.bench --render docs/benchmark.json
 
-Every server runs in the app image with the chart's pod settings (0.2 CPU, 128Mi, read-only
-root, uid 10001, no capabilities), side by side on the project's engine:
+Every candidate configuration is the chart's environment with a few gunicorn variables changed
+(GUNICORN_WORKER_CLASS, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_KEEPALIVE,
+GUNICORN_ACCESS_LOG), exactly as chart values would set them; "shipped" is the chart's
+environment untouched. Each configuration runs twice, in the app image with the chart's pod
+settings (0.2 CPU, 128Mi, read-only root, uid 10001, no capabilities): once serving the Flask
+app and once serving harness/container/ceiling/bare_wsgi.py, the same answers with no framework.
+The fastest framework-free server is the true ceiling inside the limits; the fastest Flask
+server is the best configuration of the app; the gap between the two is what Flask costs, the
+gap from the best Flask server to shipped is what the settings cost.
 
-- shipped: the image as built, with the chart's gunicorn environment;
-- master imports Flask: the same, but gunicorn's master imports Flask before it starts, as it
-  did before commit e288ef4 (app/__init__.py imported Flask then, and the config file imports
-  app.settings): the idle memory before that change, measured in the same run;
-- no access log: shipped with GUNICORN_ACCESS_LOG=false added to the chart's environment;
-- bare WSGI: harness/container/ceiling/bare_wsgi.py (the same answers, no framework) under the very
-  same gunicorn config and environment: the ceiling for this stack;
-- gunicorn defaults: `gunicorn app.wsgi:application` with no config file and none of the
-  chart's environment, only the bind made reachable: one sync worker, no threads;
-- host-sized: the worker count gunicorn's docs suggest, 2 x host cores + 1 sync workers,
-  which a pod limited to a fraction of one core cannot afford.
+On a noisy machine: every server is started first and stays up; each round then loads every
+server once per path, in an order rotated from round to round, each load after a warm-up of
+its own, so background load falls on all servers alike. Each row shows the median round and
+the spread (min to max); the verdicts are ratios of servers measured in the same run, with the
+range of the per-round ratios (two servers in one round ran minutes apart at most). wrk's own
+CPU time and the server's (its cgroup's) are recorded per load.
 
-wrk loads one server at a time over loopback for a fixed time after a warm-up; with several
-rounds the servers take turns and the median round is reported, so background load on the
-machine hits every server alike. The run is recorded first, as JSON next to the report
-(docs/benchmark.json: every figure the report shows, the machine and the settings), and
-docs/benchmark.md is rendered from that record alone, so `--render` renders it again after a
-change to the report's text, with no Docker and no wrk.
+The run is recorded first, as JSON next to the report (docs/benchmark.json: every figure the
+report shows, the machine and the settings), and docs/benchmark.md is rendered from that record
+alone, so `--render` renders it again after a change to the report's text, with no Docker and
+no wrk.
 """
 
 from __future__ import annotations
@@ -31,16 +33,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import statistics
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.settings import ServerSettings, server_settings
 from harness.container.baseimage import BaseImageError
 from harness.container.engine import Engine, EngineError
-from harness.container.load import LoadError, WrkResult, wrk
+from harness.container.load import LoadError, wrk
 from harness.container.pod import (
     Container,
     ContainerError,
@@ -58,25 +64,21 @@ from harness.core.records import Machine, this_machine
 from harness.core.tools import ROOT
 
 OUTPUT = ROOT / "docs" / "benchmark.md"
+QUICK_OUTPUT = ROOT / ".tools" / "scratch" / "benchmark-quick.md"
 CEILING_DIR = Path(__file__).parent / "ceiling"
 PATHS = ("/", "/_health")
-WARMUP_S = 2
 MIB = 1024 * 1024
+RECORD_FORMAT = 2  # 1: the single-configuration benchmark before issue 13 (no "format" key)
 SHIPPED = "shipped"
-MASTER_IMPORTS_FLASK = "master imports Flask"
-CEILING = "bare WSGI"
+FLASK = "Flask"
+BARE = "bare WSGI"
+APPS = (FLASK, BARE)
+GOAL_RATIO = 0.9
 IDLE_RSS_GOAL_MIB = 40
-# The image's command, started from a Python that has imported what app/__init__.py imported
-# before commit e288ef4 (the factory's module now) after gunicorn's own modules.
-MASTER_IMPORTS_FLASK_COMMAND = (
-    "python",
-    "-c",
-    "import sys; from gunicorn.app.wsgiapp import run; import app.factory; "
-    "sys.exit(run(prog='gunicorn'))",
-    "--config",
-    "app/gunicorn.conf.py",
-    "app.wsgi:application",
-)
+# What a run costs besides the loads themselves, for the duration printed before it starts:
+# `docker run` until /_health answers under 0.2 CPU, and per load the docker inspects around it.
+START_S = 3.0
+LOAD_OVERHEAD_S = 0.5
 CEILING_COMMAND = (
     "gunicorn",
     "--config",
@@ -88,64 +90,159 @@ CEILING_COMMAND = (
 
 
 @dataclass(frozen=True)
-class Server:
+class Candidate:
+    """A server configuration: the chart's environment with `changes` made to it."""
+
     name: str
-    description: str
-    command: tuple[str, ...] = ()
-    env: dict[str, str] | None = None  # None: the chart's environment
-    volumes: tuple[str, ...] = ()
-    extra_env: dict[str, str] = field(default_factory=dict)  # added to the chart's environment
+    why: str
+    changes: dict[str, str] = field(default_factory=dict)
 
 
-def servers(host_cores: int) -> list[Server]:
-    defaults = ("gunicorn", "--bind", "0.0.0.0:8000", "app.wsgi:application")
-    host_workers = 2 * host_cores + 1
-    return [
-        Server(SHIPPED, "the image's own command and the chart's gunicorn environment"),
-        Server(
-            MASTER_IMPORTS_FLASK,
-            "as shipped, but gunicorn's master imports Flask before it starts, as it did before "
-            "commit e288ef4 moved the factory out of app/__init__.py: the idle memory before "
-            "that change",
-            MASTER_IMPORTS_FLASK_COMMAND,
-        ),
-        Server(
-            "no access log",
-            "as shipped with `GUNICORN_ACCESS_LOG=false` added to the chart's environment",
-            extra_env={"GUNICORN_ACCESS_LOG": "false"},
-        ),
-        Server(
-            CEILING,
-            "a framework-free WSGI callable under the same gunicorn config and environment",
-            CEILING_COMMAND,
-            volumes=(f"{CEILING_DIR}:/srv/ceiling:ro",),
-        ),
-        Server(
-            "gunicorn defaults",
-            "`gunicorn app.wsgi:application`, no config file, no chart environment; only "
-            "`--bind 0.0.0.0:8000` added (the default 127.0.0.1 is unreachable from outside "
-            "the container): 1 sync worker, 1 thread, no keep-alive, no access log",
-            defaults,
-            env={},
-        ),
-        Server(
-            "host-sized",
-            f"as above with `--workers {host_workers}`: gunicorn's docs' 2 x cores + 1 for "
-            f"this {host_cores}-core host",
-            (*defaults[:-1], "--workers", str(host_workers), defaults[-1]),
-            env={},
-        ),
-    ]
+_NO_LOG = {"GUNICORN_ACCESS_LOG": "false"}
+_SYNC = {"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1"}
+
+# One factor at a time around the shipped settings without the access log, plus the access log
+# on for the two worker classes (the chart's default keeps it on): 9 configurations, about 20
+# minutes with the default timing (see expected_seconds).
+CANDIDATES = (
+    Candidate(SHIPPED, "the chart's default environment, untouched"),
+    Candidate("shipped, no access log", "the access log's cost, as its own row", _NO_LOG),
+    Candidate(
+        "sync, access log",
+        "the sync worker with the chart's default access log: like for like with shipped",
+        _SYNC,
+    ),
+    Candidate("sync", "gunicorn's own default worker: one request at a time", {**_SYNC, **_NO_LOG}),
+    Candidate(
+        "sync, 2 workers",
+        "two requests at a time from two processes sharing the same 0.2 CPU",
+        {**_SYNC, "WEB_CONCURRENCY": "2", **_NO_LOG},
+    ),
+    Candidate(
+        "gthread, 1 thread",
+        "gthread's poller and keep-alive, one request at a time",
+        {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_THREADS": "1", **_NO_LOG},
+    ),
+    Candidate(
+        "gthread, 2 threads",
+        "fewer threads to switch between",
+        {"GUNICORN_THREADS": "2", **_NO_LOG},
+    ),
+    Candidate(
+        "gthread, 8 threads", "more requests in flight", {"GUNICORN_THREADS": "8", **_NO_LOG}
+    ),
+    Candidate(
+        "gthread, no keep-alive",
+        "keep-alive's share: every connection closed after its response, as with sync",
+        {"GUNICORN_KEEPALIVE": "0", **_NO_LOG},
+    ),
+)
+QUICK = (SHIPPED, "shipped, no access log", "sync")
 
 
 @dataclass(frozen=True)
-class PathResult:
-    """A path's median round, as the throughput table shows it."""
+class Timing:
+    seconds: int  # measured load per path and round
+    warmup_s: int  # load before each measured one, and once before the idle memory
+    rounds: int
+    connections: int
 
+
+DEFAULT_TIMING = Timing(seconds=8, warmup_s=2, rounds=3, connections=16)
+QUICK_TIMING = Timing(seconds=3, warmup_s=1, rounds=1, connections=16)
+
+
+def expected_seconds(servers: int, timing: Timing, paths: int = len(PATHS)) -> float:
+    """How long a run takes, besides building the image: starts, warm-ups and loads."""
+    loads = servers * paths * timing.rounds
+    per_load = timing.warmup_s + timing.seconds + LOAD_OVERHEAD_S
+    return servers * (START_S + timing.warmup_s) + loads * per_load
+
+
+def duration_text(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def plan_text(candidates: Sequence[Candidate], timing: Timing) -> str:
+    """The matrix and what it costs, printed before a run (and by --dry-run)."""
+    servers = len(candidates) * len(APPS)
+    loads = servers * len(PATHS) * timing.rounds
+    lines = [
+        f"{len(candidates)} configurations x {len(APPS)} apps x {len(PATHS)} paths x "
+        f"{timing.rounds} rounds = {loads} loads of {timing.warmup_s} s warm-up + "
+        f"{timing.seconds} s, {timing.connections} connections: about "
+        f"{duration_text(expected_seconds(servers, timing))} besides building the image",
+    ]
+    for c in candidates:
+        changes = " ".join(f"{k}={v}" for k, v in c.changes.items()) or "the chart's environment"
+        lines.append(f"  {c.name}: {changes}")
+    return "\n".join(lines)
+
+
+def schedule(servers: int, paths: Sequence[str], rounds: int) -> list[list[tuple[int, str]]]:
+    """Each round's loads in order, as (server index, path): every server once per path.
+
+    The servers' order is rotated by a 1/rounds turn each round and the paths swap places
+    every other round, so no server always runs first, last or next to the same neighbour's
+    path: a slow spell on the machine falls on different servers in different rounds.
+    """
+    order = []
+    for number in range(rounds):
+        shift = number * servers // rounds if rounds else 0
+        rotated = [*range(shift, servers), *range(shift)]
+        round_paths = list(paths) if number % 2 == 0 else list(reversed(paths))
+        order.append([(index, path) for index in rotated for path in round_paths])
+    return order
+
+
+# --- the record ---
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """A configuration as measured: what it changed and what gunicorn ran with."""
+
+    name: str
+    why: str
+    changes: dict[str, str]  # set on top of the chart's environment; {} for shipped
+    worker_class: str
+    workers: int
+    threads: int
+    keepalive_s: int
+    access_log: bool
+
+    @property
+    def keeps_alive(self) -> bool:
+        return self.worker_class == "gthread" and self.keepalive_s > 0
+
+
+def configuration(candidate: Candidate, chart_env: dict[str, str]) -> Configuration:
+    settings: ServerSettings = server_settings({**chart_env, **candidate.changes})
+    return Configuration(
+        name=candidate.name,
+        why=candidate.why,
+        changes=dict(candidate.changes),
+        worker_class=settings.worker_class,
+        workers=settings.workers,
+        threads=settings.threads,
+        keepalive_s=settings.keepalive_s,
+        access_log=settings.access_log,
+    )
+
+
+@dataclass(frozen=True)
+class Round:
+    """One measured load of one server on one path."""
+
+    round: int  # 1-based
+    order: int  # its place among all the run's loads, 1-based
     requests_per_s: float
     p50_ms: float
     p99_ms: float
     errors: int
+    seconds: float  # as wrk measured its own duration
+    wrk_cpu_s: float  # wrk's user + system CPU seconds
+    server_cpu_s: float  # the container's cgroup CPU seconds during the load
 
 
 @dataclass(frozen=True)
@@ -161,16 +258,11 @@ class IdleMemory:
 
 @dataclass(frozen=True)
 class ServerResult:
-    """One server as the report shows it: each path's median round, memory in MiB.
+    """One configuration serving one app: every round, memory in MiB."""
 
-    Only the median round is kept, and memory in the report's unit: a record holds what the
-    report shows, at full precision, so a report can always be written down as a record
-    without making up the figures it rounded or left out.
-    """
-
-    name: str
-    description: str
-    paths: dict[str, PathResult]  # a path without a result (the server failed) is missing
+    configuration: str
+    app: str  # FLASK or BARE
+    rounds: dict[str, list[Round]]  # by path, in round order; missing rounds: it failed
     idle: IdleMemory | None
     peak_rss_mib: float
     peak_working_set_mib: float
@@ -178,11 +270,16 @@ class ServerResult:
     oom_killed: bool
     failure: str
 
+    @property
+    def name(self) -> str:
+        return f"{self.configuration} ({self.app})"
+
 
 @dataclass(frozen=True)
 class Record:
     """One `make bench` run as docs/benchmark.json keeps it: settings, machine and results."""
 
+    format: int
     date: str
     machine: Machine
     engine: str
@@ -192,25 +289,412 @@ class Record:
     rounds: int
     warmup_s: int
     pod_flags: str
+    cpus: float
+    memory_request_mib: float
+    chart_env: dict[str, str]
     paths: list[str]
+    configurations: list[Configuration]
     servers: list[ServerResult]
+    load_average_after: float = 0.0  # the 1-minute average when the loads ended
+
+
+class RecordFormatError(ValueError):
+    """A record this renderer cannot read: written by an older benchmark."""
+
+
+def record_from_json(text: str) -> Record:
+    data = json.loads(text)
+    if data.get("format") != RECORD_FORMAT:
+        raise RecordFormatError(
+            f"a benchmark record of format {data.get('format', 1)}, not {RECORD_FORMAT}: it was "
+            "written before the configuration matrix (issue 13); measure again with `make bench`"
+        )
+    return Record(
+        **{
+            **data,
+            "machine": Machine(**data["machine"]),
+            "configurations": [Configuration(**c) for c in data["configurations"]],
+            "servers": [_server_from_dict(server) for server in data["servers"]],
+        }
+    )
+
+
+def _server_from_dict(data: dict[str, Any]) -> ServerResult:
+    idle = data["idle"]
+    return ServerResult(
+        **{
+            **data,
+            "rounds": {
+                path: [Round(**r) for r in rounds] for path, rounds in data["rounds"].items()
+            },
+            "idle": None if idle is None else IdleMemory(**idle),
+        }
+    )
+
+
+# --- figures from a record ---
+
+
+@dataclass(frozen=True)
+class Spread:
+    low: float
+    median: float
+    high: float
+
+    def text(self, digits: int = 2) -> str:
+        return f"{self.low:.{digits}f}-{self.high:.{digits}f}"
+
+
+def spread(values: Sequence[float]) -> Spread | None:
+    if not values:
+        return None
+    return Spread(min(values), statistics.median(values), max(values))
+
+
+def rates(server: ServerResult, path: str) -> Spread | None:
+    return spread([r.requests_per_s for r in server.rounds.get(path, [])])
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """`mine` over `other` on one path: of the medians, and the range of per-round ratios."""
+
+    value: float
+    per_round: Spread
+
+    def text(self) -> str:
+        return f"{self.value:.2f}x (rounds {self.per_round.text()})"
+
+
+def ratio(mine: ServerResult, other: ServerResult, path: str) -> Ratio | None:
+    """The ratio of the two servers' median rates, with the spread of same-round ratios."""
+    a, b = rates(mine, path), rates(other, path)
+    theirs = {r.round: r.requests_per_s for r in other.rounds.get(path, [])}
+    same_round = [
+        r.requests_per_s / theirs[r.round] for r in mine.rounds.get(path, []) if theirs.get(r.round)
+    ]
+    if a is None or b is None or not b.median or not same_round:
+        return None
+    return Ratio(a.median / b.median, spread(same_round))  # type: ignore[arg-type]
+
+
+def _usable(server: ServerResult, path: str) -> bool:
+    return rates(server, path) is not None and not server.failure
+
+
+def fastest(
+    record: Record, path: str, app: str, where: Callable[[Configuration], bool] = lambda c: True
+) -> ServerResult | None:
+    """The server of `app` with the highest median rate on `path` among `where`'s configurations."""
+    by_name = {c.name: c for c in record.configurations}
+    candidates = [
+        s
+        for s in record.servers
+        if s.app == app and _usable(s, path) and where(by_name[s.configuration])
+    ]
+    return max(candidates, key=lambda s: rates(s, path).median, default=None)  # type: ignore[union-attr]
+
+
+def find(record: Record, configuration: str, app: str) -> ServerResult | None:
+    matches = [s for s in record.servers if (s.configuration, s.app) == (configuration, app)]
+    return matches[0] if matches else None
+
+
+def _verdict(found: Ratio) -> str:
+    """Met or not by the median rounds' ratio; whether every round agrees, when they do not."""
+    if found.value >= GOAL_RATIO:
+        return "met" if found.per_round.low >= GOAL_RATIO else "met (not in every round)"
+    return "not met" if found.per_round.high < GOAL_RATIO else "not met (met in some rounds)"
+
+
+def _against(
+    record: Record, mine: ServerResult | None, best: Callable[[str], ServerResult | None]
+) -> list[str]:
+    """Per path: "met/not met on `/`, 0.93x (rounds ...) of NAME"."""
+    parts = []
+    for path in record.paths:
+        other = best(path)
+        found = ratio(mine, other, path) if mine and other else None
+        if found is None or other is None:
+            parts.append(f"n/a on `{path}`")
+            continue
+        parts.append(f"{_verdict(found)} on `{path}`, {found.text()} of **{other.configuration}**")
+    return parts
+
+
+def goals(record: Record) -> list[str]:
+    """The issue's goals, each with what this run reached: ratios of the same run only."""
+    shipped = find(record, SHIPPED, FLASK)
+    lines = [
+        f"- Shipped at least {GOAL_RATIO}x the best configuration of the Flask app: "
+        + "; ".join(_against(record, shipped, lambda p: fastest(record, p, FLASK)))
+        + ".",
+        "- Like for like, against the best Flask configuration with the access log on, as shipped: "
+        + "; ".join(
+            _against(record, shipped, lambda p: fastest(record, p, FLASK, lambda c: c.access_log))
+        )
+        + ".",
+    ]
+    no_log = find(record, "shipped, no access log", FLASK)
+    if shipped and no_log:
+        costs = []
+        for path in record.paths:
+            found = ratio(shipped, no_log, path)
+            costs.append(
+                f"{found.text()} of the same settings without it on `{path}`"
+                if found
+                else f"n/a on `{path}`"
+            )
+        lines.append(
+            "- The access log (on in the chart's default): shipped answers "
+            + "; ".join(costs)
+            + "."
+        )
+    lines.append(
+        "- Shipped's share of the true ceiling (the fastest framework-free configuration), aim "
+        f"{GOAL_RATIO}x: " + "; ".join(_shares(record, shipped)) + "."
+    )
+    lines += _memory_goals(record, shipped)
+    return lines
+
+
+def _shares(record: Record, shipped: ServerResult | None) -> list[str]:
+    parts = []
+    for path in record.paths:
+        ceiling, best = fastest(record, path, BARE), fastest(record, path, FLASK)
+        total = ratio(shipped, ceiling, path) if shipped and ceiling else None
+        if total is None or ceiling is None:
+            parts.append(f"n/a on `{path}`")
+            continue
+        text = f"{total.text()} of **{ceiling.configuration}** on `{path}`"
+        flask = ratio(best, ceiling, path) if best else None
+        settings = ratio(shipped, best, path) if best else None
+        if total.value < GOAL_RATIO and flask and settings and best:
+            text += (
+                f" (Flask: the best Flask configuration, {best.configuration}, reaches "
+                f"{flask.value:.2f}x of the ceiling; the settings: shipped reaches "
+                f"{settings.value:.2f}x of it)"
+            )
+        parts.append(text)
+    return parts
+
+
+def _memory_goals(record: Record, shipped: ServerResult | None) -> list[str]:
+    idle = shipped.idle if shipped else None
+    rss_met = "met" if idle and idle.rss_mib <= IDLE_RSS_GOAL_MIB else "not met"
+    over = [
+        s.name
+        for s in record.servers
+        if s.idle and s.idle.working_set_mib >= record.memory_request_mib
+    ]
+    ws_met = "met" if idle and idle.working_set_mib < record.memory_request_mib else "not met"
+    oom = [s.name for s in record.servers if s.oom_kills or s.oom_killed]
+    return [
+        f"- Idle working set under the {record.memory_request_mib:g} MiB memory request: "
+        f"{ws_met}, shipped {_idle(shipped)}; "
+        + (f"over it: {', '.join(over)}." if over else "every server stays under it."),
+        f"- Idle RSS at most {IDLE_RSS_GOAL_MIB} MiB: {rss_met}, shipped "
+        f"{_mib(idle and idle.rss_mib)} MiB.",
+        "- Never OOM-killed: "
+        + (f"OOM kills in {', '.join(oom)}." if oom else "no OOM kill in any server."),
+    ]
+
+
+def _mib(size: float | None) -> str:
+    return "n/a" if not size else f"{size:.1f}"
+
+
+def _idle(server: ServerResult | None) -> str:
+    idle = server.idle if server else None
+    return (
+        f"{_mib(idle and idle.working_set_mib)} MiB working set "
+        f"(RSS {_mib(idle and idle.rss_mib)}, PSS {_mib(idle and idle.pss_mib)})"
+    )
+
+
+def _keepalive(config: Configuration) -> str:
+    if config.worker_class == "sync":
+        return "none (sync)"
+    return f"{config.keepalive_s} s" if config.keepalive_s else "off"
+
+
+def configurations_table(record: Record) -> list[str]:
+    rows = [
+        "| configuration | worker class | workers | threads | keep-alive | access log "
+        "| changed in the chart's environment | why |",
+        "| --- | --- | ---: | ---: | --- | --- | --- | --- |",
+    ]
+    for c in record.configurations:
+        changes = " ".join(f"`{k}={v}`" for k, v in c.changes.items()) or "nothing"
+        rows.append(
+            f"| {c.name} | {c.worker_class} | {c.workers} | {c.threads} | {_keepalive(c)} "
+            f"| {'on' if c.access_log else 'off'} | {changes} | {c.why} |"
+        )
+    return rows
+
+
+def _median_of(rounds: list[Round], value: Callable[[Round], float]) -> float:
+    return statistics.median(value(r) for r in rounds)
+
+
+def throughput_table(record: Record, path: str) -> list[str]:
+    rows = [
+        "| configuration | app | req/s | min-max | vs best Flask | vs ceiling | p50 ms | p99 ms "
+        "| errors | wrk CPU | server CPU of its limit |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ceiling, best = fastest(record, path, BARE), fastest(record, path, FLASK)
+    for server in record.servers:
+        rounds = server.rounds.get(path, [])
+        found = rates(server, path)
+        if found is None:
+            rows.append(f"| {server.configuration} | {server.app} |" + " n/a |" * 9)
+            continue
+        to_best = ratio(server, best, path) if best and server.app == FLASK else None
+        to_ceiling = ratio(server, ceiling, path) if ceiling else None
+        wrk_cpu = _median_of(rounds, lambda r: r.wrk_cpu_s / r.seconds if r.seconds else 0)
+        server_cpu = _median_of(
+            rounds, lambda r: r.server_cpu_s / r.seconds / record.cpus if r.seconds else 0
+        )
+        rows.append(
+            f"| {server.configuration} | {server.app} | {found.median:.0f} "
+            f"| {found.low:.0f}-{found.high:.0f} "
+            f"| {f'{to_best.value:.2f}' if to_best else ''} "
+            f"| {f'{to_ceiling.value:.2f}' if to_ceiling else 'n/a'} "
+            f"| {_median_of(rounds, lambda r: r.p50_ms):.1f} "
+            f"| {_median_of(rounds, lambda r: r.p99_ms):.1f} "
+            f"| {sum(r.errors for r in rounds)} | {wrk_cpu:.0%} | {server_cpu:.0%} |"
+        )
+    return rows
+
+
+def memory_table(record: Record) -> list[str]:
+    rows = [
+        "| configuration | app | processes | idle RSS MiB | idle RSS per process MiB "
+        "| idle PSS MiB | idle working set MiB | peak RSS MiB | peak working set MiB "
+        "| OOM kills | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for server in record.servers:
+        idle = server.idle
+        per_process = " + ".join(_mib(rss) for rss in idle.rss_per_process_mib) if idle else ""
+        rows.append(
+            f"| {server.configuration} | {server.app} | {idle.processes if idle else 'n/a'} "
+            f"| {_mib(idle and idle.rss_mib)} | {per_process or 'n/a'} "
+            f"| {_mib(idle and idle.pss_mib)} "
+            f"| {_mib(idle and idle.working_set_mib)} | {_mib(server.peak_rss_mib)} "
+            f"| {_mib(server.peak_working_set_mib)} | {server.oom_kills} "
+            f"| {server.failure or ('OOMKilled' if server.oom_killed else '')} |"
+        )
+    return rows
+
+
+def report(record: Record) -> str:
+    """docs/benchmark.md's text: a function of the record alone (no clock, machine or engine)."""
+    m = record.machine
+    rounds = (
+        f"{record.rounds} rounds, interleaved (every server once per path each round, the "
+        "order rotated from round to round), each row the median round and the range of all"
+        if record.rounds > 1
+        else "1 round"
+    )
+    lines = [
+        "# Benchmark: server configurations inside the chart's limits",
+        "",
+        f"Generated by `make bench` (harness/container/bench.py) on {record.date} from the run's "
+        "record, docs/benchmark.json (`python -m harness.container.bench --render "
+        "docs/benchmark.json` renders this page again from it); do not edit by hand.",
+        "",
+        f"- Machine: {m.cores} cores{f' ({m.cpu})' if m.cpu else ''}, "
+        f"{m.memory_gib:.1f} GiB RAM, Linux {m.kernel}; "
+        f"load average {m.load_average:.1f} when the run started and "
+        f"{record.load_average_after:.1f} when it ended (other work on the machine skews "
+        "throughput and latency; the ratios below compare servers measured in the same rounds).",
+        f"- Engine: {record.engine}; load: {record.load_generator}, 1 thread, "
+        f"{record.connections} connections, {record.seconds} s per load after a "
+        f"{record.warmup_s} s warm-up of its own; {rounds}; over loopback to a port published "
+        "on 127.0.0.1.",
+        "- Every server runs in the app image with the chart's default pod settings: "
+        f"`{record.pod_flags}`, and the chart's environment "
+        + " ".join(f"`{k}={v}`" for k, v in record.chart_env.items())
+        + " with the changes each configuration lists.",
+        "",
+        "## Against the goals",
+        "",
+        "Ratios are of the median rounds, followed by the range of the ratios of the same "
+        "rounds. The best configuration is the fastest of several noisy medians, so it is "
+        "somewhat flattered: a gap inside the per-round range is not a difference.",
+        "",
+        *goals(record),
+        "",
+        "## Configurations",
+        "",
+        f"Each configuration serves two apps with the image's own gunicorn.conf.py: **{FLASK}**, "
+        f"the app itself, and **{BARE}**, harness/container/ceiling/bare_wsgi.py: the same "
+        "answers with no framework.",
+        "",
+        *configurations_table(record),
+        "",
+        "## Throughput and latency",
+        "",
+        "wrk CPU is the load generator's own CPU time over the load's duration (of one core); "
+        f"server CPU is the container's CPU time over the same, as a share of its "
+        f"{record.cpus:g}-core limit: well under 100% means the server waited rather than "
+        "computed (or the machine gave it less than its limit).",
+        "",
+    ]
+    for path in record.paths:
+        lines += [f"### `{path}`", "", *throughput_table(record, path), ""]
+    lines += [
+        "## Memory",
+        "",
+        "RSS adds up each process's resident pages, so pages the gunicorn master shares with "
+        "its workers count once per process; PSS splits shared pages between the processes; "
+        "the working set is the container's memory cgroup less inactive file cache, what the "
+        "kubelet compares with requests and the limit. RSS per process lists gunicorn's master "
+        "first, then its workers. Idle is measured after the first warm-up; "
+        "peaks are sampled every 0.5 s under load. The image's file pages count against the "
+        "container that read them first (here the build), so on a fresh node the first pod's "
+        "working set is higher by up to the files it loads.",
+        "",
+        *memory_table(record),
+        "",
+        "## Keep-alive and the rollout guarantees",
+        "",
+        "A sync worker closes every connection after its response, and gthread does with "
+        "`GUNICORN_KEEPALIVE=0`: each request then pays a new connection (here through "
+        "docker's port proxy; in a cluster through the Service), which the rows without "
+        "keep-alive include. Keep-alive is also what the rollout guarantees are tested on: "
+        "tests/image sends SIGTERM under load on persistent connections and requires every "
+        "request answered, and tests/e2e require that a stopping gunicorn closes a kept-alive "
+        'connection with "Connection: close". Without keep-alive those connections no '
+        "longer exist (each request opens its own, and the Service stops sending new ones to "
+        "a stopping pod), so shipping sync or no keep-alive changes what those tests exercise: "
+        "they must be adapted, not dropped, and still pass, before such settings ship.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- measuring ---
 
 
 @dataclass
 class Outcome:
-    server: Server
+    configuration: Configuration
+    app: str
     container: Container | None = None
     idle: MemorySample | None = None
-    runs: dict[str, list[WrkResult]] = field(default_factory=dict)
+    rounds: dict[str, list[Round]] = field(default_factory=dict)
     peak_rss: int = 0
     peak_cgroup: int = 0
     oom_kills: int = 0
     oom_killed: bool = False
     failure: str = ""
 
-    def median(self, path: str) -> WrkResult | None:
-        results = sorted(self.runs.get(path, []), key=lambda r: r.requests_per_s)
-        return results[len(results) // 2] if results else None
+    @property
+    def name(self) -> str:
+        return f"{self.configuration.name} ({self.app})"
 
     def result(self) -> ServerResult:
         """What the report shows of this server, for the run's record."""
@@ -224,15 +708,10 @@ class Outcome:
                 idle.cgroup / MIB,
                 [rss / MIB for rss in idle.process_rss],
             )
-        medians = {path: self.median(path) for path in PATHS}
         return ServerResult(
-            name=self.server.name,
-            description=self.server.description,
-            paths={
-                path: PathResult(r.requests_per_s, r.p50_ms, r.p99_ms, r.errors)
-                for path, r in medians.items()
-                if r is not None
-            },
+            configuration=self.configuration.name,
+            app=self.app,
+            rounds={path: list(rounds) for path, rounds in self.rounds.items()},
             idle=idle_mib,
             peak_rss_mib=self.peak_rss / MIB,
             peak_working_set_mib=self.peak_cgroup / MIB,
@@ -242,36 +721,66 @@ class Outcome:
         )
 
 
-def _start(engine: Engine, image_ref: str, pod: PodSettings, server: Server) -> Outcome:
-    outcome = Outcome(server)
-    name = "dfa-bench-" + server.name.replace(" ", "-")
-    args = run_args(
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def container_name(configuration: str, app: str) -> str:
+    return f"dfa-bench-{_slug(configuration)}-{_slug(app)}"
+
+
+def server_run_args(
+    pod: PodSettings, image_ref: str, configuration: Configuration, app: str
+) -> list[str]:
+    """`docker run` arguments of one server: the chart's pod with the configuration's changes."""
+    bare = app == BARE
+    return run_args(
         pod,
         image_ref,
-        name=name,
-        env=server.env if server.env is not None else {**pod.env, **server.extra_env},
-        volumes=server.volumes,
-        command=server.command,
+        name=container_name(configuration.name, app),
+        env={**pod.env, **configuration.changes},
+        volumes=(f"{CEILING_DIR}:/srv/ceiling:ro",) if bare else (),
+        command=CEILING_COMMAND if bare else (),
     )
+
+
+def _start(engine: Engine, image_ref: str, pod: PodSettings, outcome: Outcome) -> None:
+    name = container_name(outcome.configuration.name, outcome.app)
     try:
+        args = server_run_args(pod, image_ref, outcome.configuration, outcome.app)
         outcome.container = start_container(engine, args, name)
         outcome.container.wait_healthy()
     except (ContainerError, CommandError) as error:
         outcome.failure = f"did not start: {str(error).splitlines()[0]}"
-    return outcome
 
 
-def _load(outcome: Outcome, path: str, seconds: int, connections: int) -> None:
+def _load(outcome: Outcome, path: str, timing: Timing, number: int, order: int) -> None:
     container = outcome.container
     if container is None or outcome.failure:
         return
+    url = f"{container.url}{path}"
     try:
+        wrk(url, seconds=timing.warmup_s, connections=timing.connections)
+        cpu_before = container.cpu_seconds()
         with MemoryMonitor(container) as monitor:
-            result = wrk(f"{container.url}{path}", seconds=seconds, connections=connections)
-    except LoadError as error:
-        outcome.failure = f"load failed: {error}"
+            result = wrk(url, seconds=timing.seconds, connections=timing.connections)
+        server_cpu = container.cpu_seconds() - cpu_before
+    except (LoadError, CommandError, OSError) as error:
+        outcome.failure = f"load failed: {str(error).splitlines()[0]}"
         return
-    outcome.runs.setdefault(path, []).append(result)
+    outcome.rounds.setdefault(path, []).append(
+        Round(
+            round=number,
+            order=order,
+            requests_per_s=result.requests_per_s,
+            p50_ms=result.p50_ms,
+            p99_ms=result.p99_ms,
+            errors=result.errors,
+            seconds=result.seconds,
+            wrk_cpu_s=result.cpu_s,
+            server_cpu_s=server_cpu,
+        )
+    )
     outcome.peak_rss = max(outcome.peak_rss, monitor.peak.rss)
     outcome.peak_cgroup = max(outcome.peak_cgroup, monitor.peak.cgroup)
 
@@ -293,27 +802,40 @@ def measure(
     engine: Engine,
     image_ref: str,
     pod: PodSettings,
-    *,
-    seconds: int,
-    connections: int,
-    rounds: int,
+    configurations: Sequence[Configuration],
+    timing: Timing,
 ) -> list[Outcome]:
-    outcomes = [_start(engine, image_ref, pod, server) for server in servers(os.cpu_count() or 1)]
+    outcomes = [Outcome(c, app) for c in configurations for app in APPS]
     try:
         for outcome in outcomes:
+            _start(engine, image_ref, pod, outcome)
             if outcome.container is None or outcome.failure:
+                print(f"{outcome.name}: {outcome.failure}", flush=True)
                 continue
             # Idle means after a warm-up: a worker imports parts of Flask on its first requests.
-            wrk(f"{outcome.container.url}/", seconds=WARMUP_S, connections=connections)
+            url = f"{outcome.container.url}/"
+            try:
+                wrk(url, seconds=timing.warmup_s, connections=timing.connections)
+            except LoadError as error:
+                outcome.failure = f"warm-up failed: {str(error).splitlines()[0]}"
+                continue
             outcome.idle = outcome.container.memory()
-        for round_number in range(rounds):
-            for path in PATHS:
-                for outcome in outcomes:
-                    print(
-                        f"round {round_number + 1}/{rounds} {path} {outcome.server.name}",
-                        flush=True,
-                    )
-                    _load(outcome, path, seconds, connections)
+        plan = schedule(len(outcomes), PATHS, timing.rounds)
+        total = sum(len(loads) for loads in plan)
+        started, order = time.monotonic(), 0
+        for number, loads in enumerate(plan, start=1):
+            for index, path in loads:
+                order += 1
+                outcome = outcomes[index]
+                _load(outcome, path, timing, number, order)
+                done = outcome.rounds.get(path, [])
+                rate = f"{done[-1].requests_per_s:.0f} req/s" if done else outcome.failure
+                left = (time.monotonic() - started) / order * (total - order)
+                print(
+                    f"[{order}/{total}, {left / 60:.1f} min left] round {number} {path} "
+                    f"{outcome.name}: {rate}",
+                    flush=True,
+                )
         for outcome in outcomes:
             _finish(outcome)
     finally:
@@ -336,208 +858,100 @@ def pod_flags(pod: PodSettings) -> str:
     return " ".join(flags)
 
 
-def _server_from_dict(data: dict[str, Any]) -> ServerResult:
-    idle = data["idle"]
-    return ServerResult(
-        **{
-            **data,
-            "paths": {path: PathResult(**r) for path, r in data["paths"].items()},
-            "idle": None if idle is None else IdleMemory(**idle),
-        }
-    )
-
-
-def record_from_json(text: str) -> Record:
-    data = json.loads(text)
-    return Record(
-        **{
-            **data,
-            "machine": Machine(**data["machine"]),
-            "servers": [_server_from_dict(server) for server in data["servers"]],
-        }
-    )
-
-
-def _mib(size: float | None) -> str:
-    return "n/a" if not size else f"{size:.1f}"
-
-
-def throughput_table(record: Record) -> list[str]:
-    [top_server] = [s for s in record.servers if s.name == CEILING]
-    rows = [
-        "| server | path | req/s | vs bare WSGI | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for server in record.servers:
-        for path in record.paths:
-            result = server.paths.get(path)
-            if result is None:
-                rows.append(f"| {server.name} | `{path}` |" + " n/a |" * 5)
-                continue
-            top = top_server.paths.get(path)
-            ratio = f"{result.requests_per_s / top.requests_per_s:.2f}" if top else "n/a"
-            rows.append(
-                f"| {server.name} | `{path}` | {result.requests_per_s:.0f} | {ratio} "
-                f"| {result.p50_ms:.1f} | {result.p99_ms:.1f} | {result.errors} |"
-            )
-    return rows
-
-
-def memory_table(record: Record) -> list[str]:
-    rows = [
-        "| server | processes | idle RSS MiB | idle RSS per process MiB | idle PSS MiB "
-        "| idle working set MiB | peak RSS MiB | peak working set MiB | OOM kills | notes |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for server in record.servers:
-        idle = server.idle
-        per_process = " + ".join(_mib(rss) for rss in idle.rss_per_process_mib) if idle else ""
-        rows.append(
-            f"| {server.name} | {idle.processes if idle else 'n/a'} "
-            f"| {_mib(idle and idle.rss_mib)} | {per_process or 'n/a'} "
-            f"| {_mib(idle and idle.pss_mib)} "
-            f"| {_mib(idle and idle.working_set_mib)} | {_mib(server.peak_rss_mib)} "
-            f"| {_mib(server.peak_working_set_mib)} | {server.oom_kills} "
-            f"| {server.failure or ('OOMKilled' if server.oom_killed else '')} |"
-        )
-    return rows
-
-
-def goals(record: Record) -> list[str]:
-    """The issue's three goals, each with what this run reached."""
-    by_name = {s.name: s for s in record.servers}
-    shipped, ceiling = by_name[SHIPPED], by_name[CEILING]
-    ratios = []
-    for path in record.paths:
-        mine, top = shipped.paths.get(path), ceiling.paths.get(path)
-        if mine and top:
-            ratios.append(f"{mine.requests_per_s / top.requests_per_s:.2f}x on `{path}`")
-    idle = shipped.idle
-    met = "met" if idle and idle.rss_mib <= IDLE_RSS_GOAL_MIB else "not met"
-    before = by_name.get(MASTER_IMPORTS_FLASK)
-    before_text = f"; with the master importing Flask as before, {_idle(before)}" if before else ""
-    oom = [s.name for s in record.servers if s.oom_kills or s.oom_killed]
-    oom_text = f"OOM kills in {', '.join(oom)}" if oom else "no OOM kill in any server"
-    return [
-        f"- Throughput at least 0.9x the bare WSGI ceiling: shipped reaches "
-        f"{', '.join(ratios) or 'n/a'}.",
-        f"- Idle RSS at most {IDLE_RSS_GOAL_MIB} MiB: {met}, shipped {_idle(shipped)}"
-        f"{before_text}.",
-        f"- Never OOM-killed: {oom_text}.",
-    ]
-
-
-def _idle(server: ServerResult) -> str:
-    idle = server.idle
-    return (
-        f"{_mib(idle and idle.rss_mib)} MiB (PSS {_mib(idle and idle.pss_mib)}, "
-        f"working set {_mib(idle and idle.working_set_mib)})"
-    )
-
-
 def _load_generator() -> str:
     return run(["wrk", "--version"], check=False).stdout.split("[")[0].strip()
 
 
-def report(record: Record) -> str:
-    """docs/benchmark.md's text: a function of the record alone (no clock, machine or engine)."""
-    m = record.machine
-    median = f", the median of {record.rounds} rounds" if record.rounds > 1 else ""
-    lines = [
-        "# Benchmark: the image inside the chart's limits",
-        "",
-        f"Generated by `make bench` (harness/container/bench.py) on {record.date} from the run's "
-        "record, docs/benchmark.json (`python -m harness.container.bench --render "
-        "docs/benchmark.json` renders this page again from it); do not edit by hand.",
-        "",
-        f"- Machine: {m.cores} cores, {m.memory_gib:.1f} GiB RAM, Linux {m.kernel}; "
-        f"load average {m.load_average:.1f} when the run started (other work on the machine "
-        "skews throughput and latency).",
-        f"- Engine: {record.engine}; load: {record.load_generator}, 1 thread, "
-        f"{record.connections} connections, {record.seconds} s per row after a "
-        f"{record.warmup_s} s warm-up{median}, over loopback to a port published on 127.0.0.1.",
-        "- Every server runs in the app image with the chart's default pod settings: "
-        f"`{record.pod_flags}`.",
-        "",
-        "## Against the goals",
-        "",
-        *goals(record),
-        "",
-        "## Servers",
-        "",
-        *[f"- **{s.name}**: {s.description}." for s in record.servers],
-        "",
-        "## Throughput and latency",
-        "",
-        *throughput_table(record),
-        "",
-        "## Memory",
-        "",
-        "RSS adds up each process's resident pages, so pages the gunicorn master shares with "
-        "its workers count once per process; PSS splits shared pages between the processes; "
-        "the working set is the container's memory cgroup less inactive file cache, what the "
-        "kubelet compares with requests and the limit. RSS per process lists gunicorn's master "
-        "first, then its workers. Idle is measured after the warm-up; "
-        "peaks are sampled every 0.5 s under load. The image's file pages count against the "
-        "container that read them first (here the build), so on a fresh node the first pod's "
-        "working set is higher by up to the files it loads.",
-        "",
-        *memory_table(record),
-        "",
-    ]
-    return "\n".join(lines)
+def select(names: Sequence[str] | None) -> list[Candidate]:
+    """The candidates named, in the matrix's order; all of them for None."""
+    if not names:
+        return list(CANDIDATES)
+    known = {c.name: c for c in CANDIDATES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"no configuration named {unknown}; known: {list(known)}")
+    return [c for c in CANDIDATES if c.name in names]
 
 
-def _run(engine: Engine, args: argparse.Namespace) -> Record:
+def _run(engine: Engine, candidates: Sequence[Candidate], timing: Timing) -> Record:
     machine = this_machine()  # before the load: the load average says what else was running
     pod = chart_pod_settings()
+    configurations = [configuration(c, dict(pod.env)) for c in candidates]
     image_ref = up(engine)
-    outcomes = measure(
-        engine,
-        image_ref,
-        pod,
-        seconds=args.seconds,
-        connections=args.connections,
-        rounds=args.rounds,
-    )
+    outcomes = measure(engine, image_ref, pod, configurations, timing)
     return Record(
+        format=RECORD_FORMAT,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         machine=machine,
         engine=f"Docker {engine.server_version()}",
         load_generator=_load_generator(),
-        seconds=args.seconds,
-        connections=args.connections,
-        rounds=args.rounds,
-        warmup_s=WARMUP_S,
+        seconds=timing.seconds,
+        connections=timing.connections,
+        rounds=timing.rounds,
+        warmup_s=timing.warmup_s,
         pod_flags=pod_flags(pod),
+        cpus=pod.cpus,
+        memory_request_mib=pod.memory_request_bytes / MIB,
+        chart_env=dict(pod.env),
         paths=list(PATHS),
+        configurations=configurations,
         servers=[outcome.result() for outcome in outcomes],
+        load_average_after=os.getloadavg()[0],
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.container.bench", description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="load time per row")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3, help="report the median of N rounds")
-    records.add_output_arguments(parser, "--output", OUTPUT, needs="Docker, no wrk")
+    parser.add_argument(
+        "--seconds", type=int, help=f"load per row (default {DEFAULT_TIMING.seconds})"
+    )
+    parser.add_argument("--warmup", type=int, help="warm-up before each load")
+    parser.add_argument("--connections", type=int)
+    parser.add_argument("--rounds", type=int, help="report the median of N interleaved rounds")
+    parser.add_argument(
+        "--only", action="append", metavar="NAME", help="measure only this configuration"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a smoke run: {', '.join(QUICK)}, one short round; written to {QUICK_OUTPUT}",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the matrix and its duration, and stop"
+    )
+    records.add_output_arguments(parser, "--output", None, needs="Docker, no wrk")
     args = parser.parse_args(argv)
     if args.render:
         print(f"written to {records.render_next_to(args.render, record_from_json, report)}")
         return 0
+    base = QUICK_TIMING if args.quick else DEFAULT_TIMING
+    timing = Timing(
+        seconds=args.seconds or base.seconds,
+        warmup_s=args.warmup if args.warmup is not None else base.warmup_s,
+        rounds=args.rounds or base.rounds,
+        connections=args.connections or base.connections,
+    )
+    try:
+        candidates = select(args.only or (QUICK if args.quick else None))
+    except ValueError as error:
+        parser.error(str(error))
+    output = args.output or (QUICK_OUTPUT if args.quick else OUTPUT)
+    print(plan_text(candidates, timing), flush=True)
+    if args.dry_run:
+        return 0
     engine = Engine()
     started = not engine.is_running()
     try:
-        record = _run(engine, args)
+        record = _run(engine, candidates, timing)
     except (EngineError, BaseImageError, ContainerError, CommandError, LoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
         if started:
             engine.stop()
-    recorded = records.write(args.output, record, record_from_json, report)
-    print(args.output.read_text())
-    print(f"written to {args.output} and {recorded}")
+    recorded = records.write(output, record, record_from_json, report)
+    print(output.read_text())
+    print(f"written to {output} and {recorded}")
     return 0
 
 

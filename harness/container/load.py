@@ -1,19 +1,22 @@
 """Load generators for loopback targets: wrk for throughput, a counting client for shutdowns.
 
 `wrk()` runs Debian's wrk for a fixed time over a fixed number of connections and parses its
-report. `SteadyLoad` keeps a few persistent HTTP/1.1 connections busy from Python threads and
-accounts for every request it sends, so a test can say exactly how many failed.
+report, with the CPU time wrk itself used (the load generator shares the machine with the
+server it loads). `SteadyLoad` keeps a few persistent HTTP/1.1 connections busy from Python
+threads and accounts for every request it sends, so a test can say exactly how many failed.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +39,7 @@ class WrkResult:
     p99_ms: float
     socket_errors: int  # connect, read, write and timeout errors together
     non_2xx: int
+    cpu_s: float = 0.0  # wrk's own user + system CPU seconds (0 when read from a report alone)
 
     @property
     def errors(self) -> int:
@@ -93,14 +97,56 @@ def wrk(
         url,
     ]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + 30, check=False
-        )
+        done = run_measured(command, timeout_s=seconds + 30)
     except subprocess.TimeoutExpired as error:
         raise LoadError(f"wrk ran past {seconds + 30} s: {' '.join(command)}") from error
     if done.returncode != 0:
         raise LoadError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-    return parse_wrk(done.stdout)
+    return replace(parse_wrk(done.stdout), cpu_s=done.cpu_s)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished command: its exit code, output and the CPU time it used."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    cpu_s: float  # user + system seconds of the command (and children it waited for)
+
+
+def run_measured(command: list[str], *, timeout_s: float) -> Measured:
+    """Run `command` to its end and read its own CPU time from the kernel as it is reaped.
+
+    os.wait4 gives the rusage of this one process, unlike RUSAGE_CHILDREN, which would also
+    count every `docker` command other threads ran meanwhile (the memory monitor's).
+    """
+    killed = threading.Event()
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err)
+
+        def kill() -> None:
+            killed.set()
+            process.kill()
+
+        timer = threading.Timer(timeout_s, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if killed.is_set():
+            raise subprocess.TimeoutExpired(command, timeout_s)
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            returncode=process.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            cpu_s=usage.ru_utime + usage.ru_stime,
+        )
 
 
 @dataclass

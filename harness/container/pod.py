@@ -222,6 +222,25 @@ def _memory_cgroup(pid: int) -> tuple[Path, str, str]:
     return Path("/sys/fs/cgroup") / unified[0].lstrip("/"), "memory.current", "inactive_file"
 
 
+def cgroup_cpu_seconds(pid: int) -> float:
+    """CPU seconds the cgroup of `pid` (a container) has used so far, all its processes."""
+    return cpu_seconds_of(Path(f"/proc/{pid}/cgroup").read_text(), Path("/sys/fs/cgroup"))
+
+
+def cpu_seconds_of(proc_cgroup: str, root: Path) -> float:
+    """The CPU seconds of the cgroup a /proc/<pid>/cgroup text names, on cgroup v1 or v2."""
+    lines = proc_cgroup.splitlines()
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "cpuacct" in controllers.split(","):
+            folder = root / controllers / path.lstrip("/")
+            return int((folder / "cpuacct.usage").read_text()) / 1e9  # nanoseconds
+    unified = [line.split(":", 2)[2] for line in lines if line.startswith("0::")]
+    stat = (root / unified[0].lstrip("/") / "cpu.stat").read_text()
+    fields = dict(line.split() for line in stat.splitlines())
+    return int(fields["usage_usec"]) / 1e6
+
+
 @dataclass(frozen=True)
 class Container:
     """A container started on the project's engine."""
@@ -306,6 +325,10 @@ class Container:
             processes=len(pids),
             process_rss=tuple(process_rss),
         )
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the container's processes have used since it started."""
+        return cgroup_cpu_seconds(self.state["Pid"])
 
     def oom_kills(self) -> int:
         """Processes the kernel's OOM killer has ended in this container (a worker, say)."""

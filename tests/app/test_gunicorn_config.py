@@ -4,6 +4,7 @@ The config is executed the way gunicorn does it (as a file, not an importable mo
 last tests start the real gunicorn from this venv on a loopback port.
 """
 
+import http.client
 import inspect
 import os
 import runpy
@@ -21,13 +22,21 @@ from typing import Any
 import pytest
 from gunicorn.config import Config
 
-from app.settings import SettingError, bool_from_env, positive_int_from_env
+from app.settings import (
+    ServerSettings,
+    SettingError,
+    bool_from_env,
+    choice_from_env,
+    non_negative_int_from_env,
+    positive_int_from_env,
+    server_settings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "app" / "gunicorn.conf.py"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WHOLE_NUMBERS = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT")
-TUNABLES = (*WHOLE_NUMBERS, "GUNICORN_ACCESS_LOG")
+TUNABLES = (*WHOLE_NUMBERS, "GUNICORN_ACCESS_LOG", "GUNICORN_WORKER_CLASS", "GUNICORN_KEEPALIVE")
 POD_TERMINATION_GRACE_S = 30
 STARTUP_TIMEOUT_S = 20.0
 POLL_INTERVAL_S = 0.1
@@ -52,7 +61,7 @@ def load_config() -> dict[str, Any]:
 def test_defaults_fit_a_pod_of_200m_cpu_and_128mi() -> None:
     config = load_config()
     assert config["bind"] == "0.0.0.0:8000"
-    assert (config["workers"], config["threads"]) == (1, 4)
+    assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", 1, 4)
     assert (config["timeout"], config["keepalive"]) == (30, 5)
     assert config["worker_tmp_dir"] == "/tmp"
     assert (config["accesslog"], config["errorlog"]) == ("-", "-")
@@ -104,6 +113,92 @@ def test_an_access_log_value_other_than_true_or_false_stops_startup(
     monkeypatch.setenv("GUNICORN_ACCESS_LOG", value)
     with pytest.raises(SystemExit, match="GUNICORN_ACCESS_LOG must be true or false, got"):
         load_config()
+
+
+def test_the_sync_worker_class_takes_one_thread_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    config = load_config()
+    assert (config["worker_class"], config["threads"]) == ("sync", 1)
+
+
+@pytest.mark.parametrize(("threads", "worker_class"), [("1", "sync"), ("2", "gthread")])
+def test_without_a_worker_class_gunicorn_picks_it_by_the_threads(
+    monkeypatch: pytest.MonkeyPatch, threads: str, worker_class: str
+) -> None:
+    # What a chart that sets only gunicorn.threads ran before the class could be set.
+    monkeypatch.setenv("GUNICORN_THREADS", threads)
+    assert load_config()["worker_class"] == worker_class
+
+
+def test_gthread_can_be_asked_for_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gthread")
+    monkeypatch.setenv("GUNICORN_THREADS", "1")
+    config = load_config()
+    assert (config["worker_class"], config["threads"]) == ("gthread", 1)
+
+
+def test_the_sync_worker_class_with_threads_stops_startup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # gunicorn would quietly run gthread workers: the chart's value would not be what runs.
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    monkeypatch.setenv("GUNICORN_THREADS", "4")
+    with pytest.raises(SystemExit, match="GUNICORN_THREADS must be 1 with GUNICORN_WORKER_CLASS"):
+        load_config()
+
+
+@pytest.mark.parametrize("value", ["Sync", "GTHREAD", "gevent", "", " sync", "sync "])
+def test_a_worker_class_other_than_sync_or_gthread_stops_startup(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", value)
+    with pytest.raises(SystemExit, match="GUNICORN_WORKER_CLASS must be one of sync, gthread, got"):
+        load_config()
+
+
+@pytest.mark.parametrize(("value", "keepalive"), [("0", 0), ("1", 1), ("75", 75)])
+def test_gunicorn_keepalive_sets_the_keep_alive_seconds_and_0_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, keepalive: int
+) -> None:
+    monkeypatch.setenv("GUNICORN_KEEPALIVE", value)
+    assert load_config()["keepalive"] == keepalive
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "", " 2", "1.5", "+3"])
+def test_a_bad_keepalive_stops_startup(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("GUNICORN_KEEPALIVE", value)
+    with pytest.raises(SystemExit, match="GUNICORN_KEEPALIVE must be a whole number of 0 or more"):
+        load_config()
+
+
+def test_server_settings_are_the_images_defaults_for_an_empty_environment() -> None:
+    assert server_settings({}) == ServerSettings(
+        worker_class="gthread",
+        workers=1,
+        threads=4,
+        keepalive_s=5,
+        graceful_timeout_s=20,
+        access_log=True,
+    )
+
+
+def test_server_settings_are_what_the_config_file_hands_gunicorn() -> None:
+    environ = {
+        "GUNICORN_WORKER_CLASS": "sync",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_KEEPALIVE": "0",
+        "GUNICORN_ACCESS_LOG": "false",
+    }
+    settings = server_settings(environ)
+    assert settings == ServerSettings("sync", 2, 1, 0, 20, False)
+
+
+def test_non_negative_int_from_env_reads_0_and_returns_the_default_when_unset() -> None:
+    assert non_negative_int_from_env("GUNICORN_KEEPALIVE", 5, {}) == 5
+    assert non_negative_int_from_env("GUNICORN_KEEPALIVE", 5, {"GUNICORN_KEEPALIVE": "0"}) == 0
+
+
+def test_choice_from_env_quotes_the_bad_value() -> None:
+    with pytest.raises(SettingError, match="must be one of a, b, got 'c'"):
+        choice_from_env("X", "a", ("a", "b"), {"X": "c"})
 
 
 @pytest.mark.parametrize("default", [True, False])
@@ -232,11 +327,45 @@ def test_real_gunicorn_writes_no_access_log_when_it_is_turned_off(tmp_path: Path
 
 
 @pytest.mark.parametrize(
+    ("extra_env", "closes"),
+    [
+        ({}, False),
+        ({"GUNICORN_KEEPALIVE": "0"}, True),
+        ({"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1"}, True),
+    ],
+    ids=["gthread keep-alive 5 s", "gthread keep-alive 0", "sync"],
+)
+def test_real_gunicorn_keeps_a_connection_alive_only_with_gthread_and_a_keepalive(
+    tmp_path: Path, extra_env: dict[str, str], closes: bool
+) -> None:
+    """The trade-off the benchmark weighs: a connection closed after every response costs a
+    connect per request, but a kept-alive one must be closed by a stopping gunicorn."""
+    server = start_gunicorn(tmp_path, extra_env)
+    try:
+        wait_until_healthy(server)
+        connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+        try:
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            assert response.read() == b"Hello World!"
+            assert response.will_close is closes, response.getheaders()
+        finally:
+            connection.close()
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=load_config()["graceful_timeout"])
+    worker = "sync" if "GUNICORN_WORKER_CLASS" in extra_env else "gthread"
+    assert f"Using worker: {worker}" in server.output()
+
+
+@pytest.mark.parametrize(
     ("name", "value", "allowed"),
     [
         ("GUNICORN_THREADS", "abc", "a whole number of 1 or more"),
         ("WEB_CONCURRENCY", "0", "a whole number of 1 or more"),
         ("GUNICORN_ACCESS_LOG", "yes", "true or false"),
+        ("GUNICORN_WORKER_CLASS", "gevent", "one of sync, gthread"),
+        ("GUNICORN_KEEPALIVE", "-1", "a whole number of 0 or more"),
     ],
 )
 def test_real_gunicorn_refuses_to_start_with_a_bad_value(
