@@ -1,21 +1,28 @@
 """Gunicorn settings for the container (loaded with ``--config app/gunicorn.conf.py``).
 
-Sized for a pod limited to 200m CPU / 128Mi. Measured idle in those limits (docs/benchmark.md):
-the master about 23 MiB RSS (Python and gunicorn's own modules; this file imports only
-app.settings, never Flask) and one worker about 31 MiB (Flask and the app on top of the pages it
-shares with the master), some 31 MiB in all once shared pages are counted once (PSS, and the
-kubelet's working set), so one worker with a few threads stays under the 64Mi request.
-Gunicorn's docs size workers and threads by host cores, which a container allowed a fraction of
-one core must not follow.
+Sized for a pod limited to 200m CPU / 128Mi, from what docs/benchmark.md measured in those
+limits:
 
-GUNICORN_ACCESS_LOG is "true" (the default) or "false": with it off, the same pod answered about
-1.5 to 1.8 times as many requests a second in the benchmark.
+- One gthread worker with one thread. It answered about as many requests a second as the sync
+  worker, gunicorn's own default, and more than with 2, 4 or 8 threads: a fifth of a core
+  leaves nothing for more threads to overlap, only switching between them to pay for. Unlike
+  sync, gthread keeps idle connections alive in a poller (5 s by default), so clients reuse
+  them and a stopping worker can tell them to close.
+- Memory: the master about 23 MiB RSS (Python and gunicorn's own modules; this file imports
+  only app.settings and app.accesslog, never Flask) and the worker about 31 MiB (Flask and the
+  app on top of the pages it shares with the master), some 31 MiB in all once shared pages are
+  counted once (PSS, and the kubelet's working set), under the 64Mi request.
+- The access log is on, written by app.accesslog.AccessLogger: gunicorn's own line, built
+  with a fraction of gunicorn's work per request.
 
-GUNICORN_WORKER_CLASS is "gthread" or "sync" (unset: gthread for more than one thread, sync for
-one, as gunicorn itself picks), GUNICORN_KEEPALIVE the seconds an idle connection stays open (5
-by default; 0 closes every connection after its response). A sync worker serves one request at
-a time and never keeps a connection alive, so it takes no threads and ignores the keep-alive;
-the benchmark measures both classes (docs/benchmark.md).
+Gunicorn's docs size workers and threads by host cores, which a container allowed a fraction
+of one core must not follow.
+
+Each setting below comes from the environment (app/settings.py reads and checks it):
+WEB_CONCURRENCY workers, GUNICORN_WORKER_CLASS "gthread" or "sync" (a sync worker serves one
+request at a time, keeps no connection alive and takes no threads), GUNICORN_THREADS,
+GUNICORN_KEEPALIVE the seconds an idle connection stays open (0 closes every connection after
+its response), GUNICORN_GRACEFUL_TIMEOUT, and GUNICORN_ACCESS_LOG "true" or "false".
 """
 
 import os
@@ -44,6 +51,7 @@ timeout = 30
 # Logs go to the container's stdout/stderr, where the kubelet collects them; None: no access log.
 accesslog = "-" if _settings.access_log else None
 errorlog = "-"
+logger_class = "app.accesslog.AccessLogger"
 
 # Workers signal they are alive by touching a heartbeat file here. The root filesystem is
 # read-only and the pod mounts an emptyDir at /tmp; on memory-backed storage the heartbeat

@@ -85,16 +85,11 @@ class ServerSettings:
 def server_settings(environ: Mapping[str, str]) -> ServerSettings:
     """The server's settings from ``environ``, the image's defaults for what it leaves unset.
 
-    The defaults are one gthread worker with 4 threads, keep-alive 5 s, graceful timeout 20 s
+    The defaults are one gthread worker with 1 thread, keep-alive 5 s, graceful timeout 20 s
     and the access log on (app/gunicorn.conf.py says why).
     """
-    threads_default = 1 if environ.get("GUNICORN_WORKER_CLASS") == "sync" else 4
-    threads = positive_int_from_env("GUNICORN_THREADS", threads_default, environ)
-    # Unset, the class is what gunicorn itself picks: sync for one thread, gthread for more
-    # (so a chart that sets only the threads runs what it ran before the class could be set).
-    worker_class = choice_from_env(
-        "GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync", WORKER_CLASSES, environ
-    )
+    threads = positive_int_from_env("GUNICORN_THREADS", 1, environ)
+    worker_class = choice_from_env("GUNICORN_WORKER_CLASS", "gthread", WORKER_CLASSES, environ)
     if worker_class == "sync" and threads > 1:
         # gunicorn itself would quietly run gthread workers instead.
         raise SettingError(

@@ -61,10 +61,11 @@ def load_config() -> dict[str, Any]:
 def test_defaults_fit_a_pod_of_200m_cpu_and_128mi() -> None:
     config = load_config()
     assert config["bind"] == "0.0.0.0:8000"
-    assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", 1, 4)
+    assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", 1, 1)
     assert (config["timeout"], config["keepalive"]) == (30, 5)
     assert config["worker_tmp_dir"] == "/tmp"
     assert (config["accesslog"], config["errorlog"]) == ("-", "-")
+    assert config["logger_class"] == "app.accesslog.AccessLogger"
     assert config["control_socket_disable"] is True
 
 
@@ -121,20 +122,13 @@ def test_the_sync_worker_class_takes_one_thread_by_default(monkeypatch: pytest.M
     assert (config["worker_class"], config["threads"]) == ("sync", 1)
 
 
-@pytest.mark.parametrize(("threads", "worker_class"), [("1", "sync"), ("2", "gthread")])
-def test_without_a_worker_class_gunicorn_picks_it_by_the_threads(
-    monkeypatch: pytest.MonkeyPatch, threads: str, worker_class: str
+@pytest.mark.parametrize("threads", ["1", "4"])
+def test_without_a_worker_class_the_worker_is_gthread_whatever_the_threads(
+    monkeypatch: pytest.MonkeyPatch, threads: str
 ) -> None:
-    # What a chart that sets only gunicorn.threads ran before the class could be set.
+    # gunicorn itself would pick sync for one thread; the image keeps gthread's keep-alive.
     monkeypatch.setenv("GUNICORN_THREADS", threads)
-    assert load_config()["worker_class"] == worker_class
-
-
-def test_gthread_can_be_asked_for_with_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "gthread")
-    monkeypatch.setenv("GUNICORN_THREADS", "1")
-    config = load_config()
-    assert (config["worker_class"], config["threads"]) == ("gthread", 1)
+    assert load_config()["worker_class"] == "gthread"
 
 
 def test_the_sync_worker_class_with_threads_stops_startup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +167,7 @@ def test_server_settings_are_the_images_defaults_for_an_empty_environment() -> N
     assert server_settings({}) == ServerSettings(
         worker_class="gthread",
         workers=1,
-        threads=4,
+        threads=1,
         keepalive_s=5,
         graceful_timeout_s=20,
         access_log=True,

@@ -12,13 +12,23 @@ from harness.core.tools import ROOT
 
 GUNICORN_SETTINGS = {
     "workers": "workers",
+    "workerClass": "worker_class",
     "threads": "threads",
+    "keepAlive": "keepalive",
     "gracefulTimeout": "graceful_timeout",
 }
+GUNICORN_ENV = (
+    "WEB_CONCURRENCY",
+    "GUNICORN_WORKER_CLASS",
+    "GUNICORN_THREADS",
+    "GUNICORN_KEEPALIVE",
+    "GUNICORN_GRACEFUL_TIMEOUT",
+    "GUNICORN_ACCESS_LOG",
+)
 
 
 def gunicorn_defaults(monkeypatch) -> dict:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT"):
+    for name in GUNICORN_ENV:
         monkeypatch.delenv(name, raising=False)
     return runpy.run_path(str(ROOT / "app" / "gunicorn.conf.py"))
 

@@ -71,6 +71,14 @@ BAD_VALUES = [
         "podAnnotations",
     ),
     ("workers-zero", {"gunicorn": {"workers": 0}}, "'/gunicorn/workers'"),
+    ("worker-class-gevent", {"gunicorn": {"workerClass": "gevent"}}, "'/gunicorn/workerClass'"),
+    (
+        "sync-with-threads",
+        {"gunicorn": {"workerClass": "sync", "threads": 4}},
+        "gunicorn.threads: must be 1 with gunicorn.workerClass sync",
+    ),
+    ("keep-alive-negative", {"gunicorn": {"keepAlive": -1}}, "'/gunicorn/keepAlive'"),
+    ("keep-alive-word", {"gunicorn": {"keepAlive": "5s"}}, "'/gunicorn/keepAlive'"),
     (
         "graceful-not-below-grace",
         {"gunicorn": {"gracefulTimeout": 30}, "terminationGracePeriodSeconds": 30},
@@ -143,6 +151,11 @@ BAD_VALUES = [
         "extra-env-chart-name",
         {"extraEnv": [{"name": "WEB_CONCURRENCY", "value": "4"}]},
         "extraEnv: WEB_CONCURRENCY is set by the chart from gunicorn.workers",
+    ),
+    (
+        "extra-env-keep-alive",
+        {"extraEnv": [{"name": "GUNICORN_KEEPALIVE", "value": "0"}]},
+        "extraEnv: GUNICORN_KEEPALIVE is set by the chart from gunicorn.keepAlive",
     ),
     ("extra-env-no-name", {"extraEnv": [{"value": "x"}]}, "'/extraEnv/0'"),
     ("extra-env-from-typo", {"extraEnvFrom": [{"configMap": {"name": "x"}}]}, "'configMap'"),

@@ -117,7 +117,9 @@ def test_gunicorn_is_sized_from_values_not_from_host_cores(render):
     env = {e["name"]: e["value"] for e in render().app_container["env"]}
     assert env == {
         "WEB_CONCURRENCY": "1",
-        "GUNICORN_THREADS": "4",
+        "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_THREADS": "1",
+        "GUNICORN_KEEPALIVE": "5",
         "GUNICORN_GRACEFUL_TIMEOUT": "20",
         "GUNICORN_ACCESS_LOG": "true",
     }

@@ -111,7 +111,9 @@ def test_extra_environment_follows_the_charts_own(render):
     assert env[-1] == {"name": "FEATURE", "value": "on"}
     assert [e["name"] for e in env[:-1]] == [
         "WEB_CONCURRENCY",
+        "GUNICORN_WORKER_CLASS",
         "GUNICORN_THREADS",
+        "GUNICORN_KEEPALIVE",
         "GUNICORN_GRACEFUL_TIMEOUT",
         "GUNICORN_ACCESS_LOG",
     ]

@@ -227,7 +227,9 @@ def check_gunicorn_env(workload: Mapping[str, Any], chart: vs.Values) -> None:
     gunicorn = chart["gunicorn"]
     expected = {
         "WEB_CONCURRENCY": str(gunicorn["workers"]),
+        "GUNICORN_WORKER_CLASS": gunicorn["workerClass"],
         "GUNICORN_THREADS": str(gunicorn["threads"]),
+        "GUNICORN_KEEPALIVE": str(gunicorn["keepAlive"]),
         "GUNICORN_GRACEFUL_TIMEOUT": str(gunicorn["gracefulTimeout"]),
         "GUNICORN_ACCESS_LOG": str(gunicorn["accessLog"]).lower(),
     }

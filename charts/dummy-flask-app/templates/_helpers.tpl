@@ -211,7 +211,10 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- $ownEnv := dict "WEB_CONCURRENCY" "gunicorn.workers" "GUNICORN_THREADS" "gunicorn.threads" "GUNICORN_GRACEFUL_TIMEOUT" "gunicorn.gracefulTimeout" "GUNICORN_ACCESS_LOG" "gunicorn.accessLog" -}}
+{{- if and (eq .Values.gunicorn.workerClass "sync") (gt (int .Values.gunicorn.threads) 1) -}}
+{{- fail (printf "gunicorn.threads: must be 1 with gunicorn.workerClass sync (gunicorn would run gthread workers instead), got %d." (int .Values.gunicorn.threads)) -}}
+{{- end -}}
+{{- $ownEnv := dict "WEB_CONCURRENCY" "gunicorn.workers" "GUNICORN_WORKER_CLASS" "gunicorn.workerClass" "GUNICORN_THREADS" "gunicorn.threads" "GUNICORN_KEEPALIVE" "gunicorn.keepAlive" "GUNICORN_GRACEFUL_TIMEOUT" "gunicorn.gracefulTimeout" "GUNICORN_ACCESS_LOG" "gunicorn.accessLog" -}}
 {{- range .Values.extraEnv -}}
 {{- if hasKey $ownEnv (toString .name) -}}
 {{- fail (printf "extraEnv: %s is set by the chart from %s; set that value instead." .name (get $ownEnv .name)) -}}
