@@ -48,6 +48,17 @@ graceful_timeout = _settings.graceful_timeout_s
 keepalive = _settings.keepalive_s
 timeout = 30
 
+if worker_class == "gthread":
+    # gthread holds a thread while it waits for a new connection's first bytes, up to
+    # DEFAULT_WORKER_DATA_TIMEOUT (5 s in gunicorn 27, not a setting), and only then hands the
+    # connection to its poller, where it waits without one. With one thread, a connection that
+    # sends nothing (a browser's preconnect, a port scan) would stall every other client for
+    # those 5 s. Clients send their request right after connecting, so a quarter second only
+    # moves slow ones to the poller sooner. (tests/app: an idle connection holds up no one.)
+    import gunicorn.workers.gthread as _gthread
+
+    _gthread.DEFAULT_WORKER_DATA_TIMEOUT = 0.25
+
 # Logs go to the container's stdout/stderr, where the kubelet collects them; None: no access log.
 accesslog = "-" if _settings.access_log else None
 errorlog = "-"

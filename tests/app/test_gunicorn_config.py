@@ -391,3 +391,25 @@ def test_gunicorns_master_reads_its_config_without_importing_flask():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_connection_that_sends_nothing_does_not_hold_up_the_next_client(
+    tmp_path: Path,
+) -> None:
+    """One thread serves every request, so a connection that sends nothing (a browser's
+    preconnect, a port scan) must not keep it: gunicorn's gthread would wait 5 s for its first
+    bytes before handing it to the poller, and every other client would wait behind it."""
+    server = start_gunicorn(tmp_path, {})
+    try:
+        wait_until_healthy(server)
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)):
+            time.sleep(0.1)  # accepted, and handed to the thread
+            started = time.monotonic()
+            with urllib.request.urlopen(f"{server.url}/", timeout=10) as response:
+                assert response.read() == b"Hello World!"
+            waited = time.monotonic() - started
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=load_config()["graceful_timeout"])
+    assert waited < 2.0, f"the next client waited {waited:.1f} s behind an idle connection"
