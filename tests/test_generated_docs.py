@@ -367,6 +367,26 @@ def test_the_access_log_cost_is_its_own_line_with_the_same_round_spread():
     )
 
 
+def test_each_comparison_the_run_measured_is_a_line_of_its_own():
+    logger = _config(
+        "shipped, gunicorn's access logger",
+        {"GUNICORN_CMD_ARGS": "--logger-class gunicorn.glogging.Logger"},
+    )
+    record = _bench_record(
+        [SHIPPED, logger],
+        _server(SHIPPED, bench.FLASK, {"/": (300, 320, 340), "/_health": (300, 320, 340)}),
+        _server(logger, bench.FLASK, {"/": (240, 256, 272), "/_health": (300, 320, 340)}),
+    )
+    lines = bench.goals(record)
+    assert (
+        "- The image's access logger (app/accesslog.py): shipped answers "
+        "1.25x (rounds 1.25-1.25) of the same settings with gunicorn's own logger on `/`; "
+        "1.00x (rounds 1.00-1.00) of the same settings with gunicorn's own logger on `/_health`."
+    ) in lines
+    # Not measured in this run, so not reported.
+    assert not [line for line in lines if "The access log (on" in line or "previous" in line]
+
+
 def test_the_share_of_the_true_ceiling_splits_the_gap_into_flask_and_the_settings():
     [goal] = [g for g in bench.goals(_matrix_record()) if "true ceiling" in g]
     assert goal == (
@@ -478,7 +498,7 @@ def test_the_report_states_the_recorded_machine_settings_and_environment():
         "after a 2 s warm-up of its own; 3 rounds, interleaved" in page
     )
     assert "`--cpus 0.2 --memory 128Mi`, and the chart's environment `WEB_CONCURRENCY=1`" in page
-    assert "## Keep-alive and the rollout guarantees" in page
+    assert "## Keep-alive, slow clients and the rollout guarantees" in page
 
 
 def test_a_single_round_is_not_called_a_median():
