@@ -16,6 +16,17 @@ _WHOLE_NUMBER = re.compile(r"[0-9]+")
 WORKER_CLASSES = ("sync", "gthread")
 
 
+# The environment variables server_settings reads, in the order the chart's pod sets them.
+VARIABLES = (
+    "WEB_CONCURRENCY",
+    "GUNICORN_WORKER_CLASS",
+    "GUNICORN_THREADS",
+    "GUNICORN_KEEPALIVE",
+    "GUNICORN_GRACEFUL_TIMEOUT",
+    "GUNICORN_ACCESS_LOG",
+)
+
+
 class SettingError(ValueError):
     """An environment variable holds a value the server must not start with."""
 

@@ -23,6 +23,7 @@ import pytest
 from gunicorn.config import Config
 
 from app.settings import (
+    VARIABLES,
     ServerSettings,
     SettingError,
     bool_from_env,
@@ -36,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "app" / "gunicorn.conf.py"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WHOLE_NUMBERS = ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT")
-TUNABLES = (*WHOLE_NUMBERS, "GUNICORN_ACCESS_LOG", "GUNICORN_WORKER_CLASS", "GUNICORN_KEEPALIVE")
 POD_TERMINATION_GRACE_S = 30
 STARTUP_TIMEOUT_S = 20.0
 POLL_INTERVAL_S = 0.1
@@ -44,7 +44,7 @@ POLL_INTERVAL_S = 0.1
 
 @pytest.fixture(autouse=True)
 def no_tunables_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in TUNABLES:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -163,6 +163,18 @@ def test_a_bad_keepalive_stops_startup(monkeypatch: pytest.MonkeyPatch, value: s
         load_config()
 
 
+def test_server_settings_read_the_variables_it_lists_and_no_other() -> None:
+    read: list[str] = []
+
+    class Recording(dict[str, str]):
+        def get(self, name: str, default: object = None) -> object:  # type: ignore[override]
+            read.append(name)
+            return super().get(name, default)
+
+    server_settings(Recording())
+    assert sorted(set(read)) == sorted(VARIABLES)
+
+
 def test_server_settings_are_the_images_defaults_for_an_empty_environment() -> None:
     assert server_settings({}) == ServerSettings(
         worker_class="gthread",
@@ -238,7 +250,7 @@ def start_gunicorn(tmp_path: Path, extra_env: dict[str, str]) -> Server:
     if not GUNICORN.exists():
         pytest.fail(f"{GUNICORN} is missing; install app/requirements.txt into this venv.")
     port = free_loopback_port()
-    env = {k: v for k, v in os.environ.items() if k not in TUNABLES and k != "GUNICORN_CMD_ARGS"}
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES and k != "GUNICORN_CMD_ARGS"}
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -7,6 +7,7 @@ import runpy
 import pytest
 import yaml
 
+from app.settings import VARIABLES
 from harness.chart.render import CHART_DIR
 from harness.core.tools import ROOT
 
@@ -17,18 +18,10 @@ GUNICORN_SETTINGS = {
     "keepAlive": "keepalive",
     "gracefulTimeout": "graceful_timeout",
 }
-GUNICORN_ENV = (
-    "WEB_CONCURRENCY",
-    "GUNICORN_WORKER_CLASS",
-    "GUNICORN_THREADS",
-    "GUNICORN_KEEPALIVE",
-    "GUNICORN_GRACEFUL_TIMEOUT",
-    "GUNICORN_ACCESS_LOG",
-)
 
 
 def gunicorn_defaults(monkeypatch) -> dict:
-    for name in GUNICORN_ENV:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return runpy.run_path(str(ROOT / "app" / "gunicorn.conf.py"))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.settings import VARIABLES
+
 # (id, values, what the error must say). Schema errors name the key as a JSON pointer
 # ('/ipool/size'); the chart's own checks name it dotted ('strategy.rollingUpdate').
 BAD_VALUES = [
@@ -293,6 +295,12 @@ BAD_VALUES = [
 )
 def test_bad_value_is_refused_naming_the_key(render_error, values, names):
     assert names in render_error(values=values)
+
+
+@pytest.mark.parametrize("name", VARIABLES)
+def test_every_variable_the_app_reads_is_refused_in_extra_env(render_error, name):
+    stderr = render_error(values={"extraEnv": [{"name": name, "value": "1"}]})
+    assert f"extraEnv: {name} is set by the chart from gunicorn." in stderr
 
 
 def test_the_corpus_covers_at_least_sixty_distinct_bad_values():

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.settings import VARIABLES
 from harness.chart.render import CHART_DIR
 
 DIGEST = "sha256:" + "ab" * 32
@@ -109,14 +110,7 @@ def test_extra_environment_follows_the_charts_own(render):
     )
     env = manifests.app_container["env"]
     assert env[-1] == {"name": "FEATURE", "value": "on"}
-    assert [e["name"] for e in env[:-1]] == [
-        "WEB_CONCURRENCY",
-        "GUNICORN_WORKER_CLASS",
-        "GUNICORN_THREADS",
-        "GUNICORN_KEEPALIVE",
-        "GUNICORN_GRACEFUL_TIMEOUT",
-        "GUNICORN_ACCESS_LOG",
-    ]
+    assert [e["name"] for e in env[:-1]] == list(VARIABLES)
     assert manifests.app_container["envFrom"] == [{"configMapRef": {"name": "settings"}}]
 
 
