@@ -3,13 +3,14 @@
 For every request, gunicorn's own ``Logger.access`` builds every field any access log format
 could name (each request header, each response header, each WSGI environ key), copies them all
 into a second dict to escape double quotes, and makes a log record, only to print the nine
-fields of its default format. In the chart's limits (0.2 CPU) that cost about a third of the
-pod's throughput (docs/benchmark.md). ``AccessLogger.access`` builds just those nine fields,
-escaped the same way, and writes the line to the stream of gunicorn's own stdout handler, under
-that handler's lock: about 5 µs of CPU a line against gunicorn's 30, measured in the image at
-0.2 CPU. With any other handlers (a
-logging config of the operator's) the line goes through them as a log record, and a format set
-by other means (for example ``GUNICORN_CMD_ARGS=--access-logformat``) is left to gunicorn.
+fields of its default format. ``AccessLogger.access`` builds just those nine fields, escaped
+the same way, and writes the line to the stream of gunicorn's own stdout handler, under that
+handler's lock: about 5 µs of CPU a line against gunicorn's 30, measured in the image at 0.2
+CPU. With any other handlers (a logging config of the operator's) the line goes through them as
+a log record, and a format set by other means (for example
+``GUNICORN_CMD_ARGS=--access-logformat``) is left to gunicorn. In the pod the access log still
+costs more than those 5 µs suggest (with it, 0.73x to 0.84x the requests a second without it
+in two runs of docs/benchmark.md); where the rest goes was not found.
 
 gunicorn.conf.py names this class as ``logger_class``; it imports only gunicorn, never Flask.
 """

@@ -8,10 +8,10 @@ limits:
   leaves nothing for more threads to overlap, only switching between them to pay for. Unlike
   sync, gthread keeps idle connections alive in a poller (5 s by default), so clients reuse
   them and a stopping worker can tell them to close.
-- Memory: the master about 23 MiB RSS (Python and gunicorn's own modules; this file imports
-  only app.settings and app.accesslog, never Flask) and the worker about 31 MiB (Flask and the
-  app on top of the pages it shares with the master), some 31 MiB in all once shared pages are
-  counted once (PSS, and the kubelet's working set), under the 64Mi request.
+- Memory: the master about 23 MiB RSS (Python and gunicorn's own modules; the master loads
+  only gunicorn, app.settings and app.accesslog, never Flask) and the worker about 31 MiB
+  (Flask and the app on top of the pages it shares with the master), some 31 MiB in all once
+  shared pages are counted once (PSS, and the kubelet's working set), under the 64Mi request.
 - The access log is on, written by app.accesslog.AccessLogger: gunicorn's own line, built
   with a fraction of gunicorn's work per request.
 
