@@ -636,7 +636,10 @@ def report(record: Record) -> str:
         "",
         "Ratios are of the median rounds, followed by the range of the ratios of the same "
         "rounds. The best configuration is the fastest of several noisy medians, so it is "
-        "somewhat flattered: a gap inside the per-round range is not a difference.",
+        "somewhat flattered: a gap inside the per-round range is not a difference. Each "
+        "server is started once and every round reuses it, so what differs from one start of "
+        "a configuration to the next is not in these ranges: two runs of this matrix on the "
+        "same code have differed by more (git keeps the records of earlier runs).",
         "",
         *goals(record),
         "",
