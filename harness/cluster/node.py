@@ -15,7 +15,8 @@ What this machine needs, each found by a run that failed without it (../shared/N
   fixed ClusterIP of a selector-less `kube-dns` Service.
 
 Every daemon starts in the pids cgroup `<root>/system`, so that stopping the node can find
-and kill all it started (shims and containers included) by cgroup, then remove the subtree.
+and kill all it started (shims and containers included) by cgroup, then remove the subtree
+from every hierarchy, the unified one included (the kubelet makes kubepods/ there too).
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ class NodeError(Exception):
     """The node could not be started or stopped; the message says why and where to look."""
 
 
-def _v1_hierarchies() -> list[Path]:
-    """The mounted cgroup v1 hierarchies (cpu, memory, pids, name=systemd, ...)."""
+def _hierarchies(*kinds: str) -> list[Path]:
+    """The cgroup file systems of these kinds mounted under /sys/fs/cgroup: "cgroup" for each
+    v1 hierarchy (cpu, memory, pids, name=systemd, ...), "cgroup2" for the unified one."""
     found = []
     for line in Path("/proc/mounts").read_text().splitlines():
         _, mount_point, kind, *_ = line.split()
-        if kind == "cgroup" and Path(mount_point).is_relative_to(CGROUP_FS):
+        if kind in kinds and Path(mount_point).is_relative_to(CGROUP_FS):
             found.append(Path(mount_point))
     return found
 
@@ -210,14 +212,17 @@ class Node:
     # -- cgroups ---------------------------------------------------------------------
 
     def cgroup_dirs(self) -> list[Path]:
-        return [h / self.cgroup_root.lstrip("/") for h in _v1_hierarchies()]
+        """The node's folder in every hierarchy: the harness makes them in the v1 ones, and on
+        a hybrid host the kubelet makes kubepods/ under the unified one too."""
+        root = self.cgroup_root.lstrip("/")
+        return [h / root for h in _hierarchies("cgroup", "cgroup2")]
 
     @property
     def _system_procs(self) -> Path:
         return CGROUP_FS / "pids" / self.cgroup_root.lstrip("/") / "system" / "cgroup.procs"
 
     def make_cgroups(self) -> None:
-        for folder in self.cgroup_dirs():
+        for folder in (h / self.cgroup_root.lstrip("/") for h in _hierarchies("cgroup")):
             folder.mkdir(exist_ok=True)
             if folder.parent.name == "cpuset" or (folder.parent / "cpuset.cpus").exists():
                 for key in ("cpuset.cpus", "cpuset.mems"):
