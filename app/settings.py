@@ -31,8 +31,10 @@ class SettingError(ValueError):
     """An environment variable holds a value the server must not start with."""
 
 
-def positive_int_from_env(name: str, default: int, environ: Mapping[str, str]) -> int:
-    """Return ``environ[name]`` as an integer of at least 1, or ``default`` when it is unset.
+def _whole_number_from_env(
+    name: str, default: int, minimum: int, environ: Mapping[str, str]
+) -> int:
+    """Return ``environ[name]`` as an integer of at least ``minimum``, or ``default`` if unset.
 
     Stricter than ``int()``, which would also accept " 2", "+2" and "1_0": a typo in the
     chart's values should stop the pod with a message, not run a surprising number.
@@ -40,19 +42,19 @@ def positive_int_from_env(name: str, default: int, environ: Mapping[str, str]) -
     raw = environ.get(name)
     if raw is None:
         return default
-    if not _WHOLE_NUMBER.fullmatch(raw) or int(raw) < 1:
-        raise SettingError(f"{name} must be a whole number of 1 or more, got {raw!r}.")
+    if not _WHOLE_NUMBER.fullmatch(raw) or int(raw) < minimum:
+        raise SettingError(f"{name} must be a whole number of {minimum} or more, got {raw!r}.")
     return int(raw)
+
+
+def positive_int_from_env(name: str, default: int, environ: Mapping[str, str]) -> int:
+    """Return ``environ[name]`` as an integer of at least 1, or ``default`` when it is unset."""
+    return _whole_number_from_env(name, default, 1, environ)
 
 
 def non_negative_int_from_env(name: str, default: int, environ: Mapping[str, str]) -> int:
     """Return ``environ[name]`` as an integer of at least 0, or ``default`` when it is unset."""
-    raw = environ.get(name)
-    if raw is None:
-        return default
-    if not _WHOLE_NUMBER.fullmatch(raw):
-        raise SettingError(f"{name} must be a whole number of 0 or more, got {raw!r}.")
-    return int(raw)
+    return _whole_number_from_env(name, default, 0, environ)
 
 
 def bool_from_env(name: str, default: bool, environ: Mapping[str, str]) -> bool:
