@@ -186,6 +186,27 @@ release installed with --skip-schema-validation must still not render a broken o
 {{- end -}}
 
 {{/*
+Refuses an upgrade that would replace the release's running workload with one of the other
+kind, unless workload.switchKind says it is meant. Helm reuses no earlier values once any are
+given, so an upgrade that forgets workload.kind would otherwise switch kind silently, with
+seconds without a Ready pod. A workload scaled to 0 (what a hand-over leaves before the
+release adopts the new one) has no pod to lose and passes. `lookup` sees the cluster only
+during install, upgrade and server-side dry runs; `helm template` renders as if nothing ran.
+*/}}
+{{- define "dummy-flask-app.validateKindSwitch" -}}
+{{- $kind := include "dummy-flask-app.workloadKind" . -}}
+{{- $other := ternary "Deployment" "StatefulSet" (eq $kind "StatefulSet") -}}
+{{- $live := lookup "apps/v1" $other .Release.Namespace (include "dummy-flask-app.fullname" .) -}}
+{{- if and $live (not .Values.workload.switchKind) -}}
+{{- $owner := dig "metadata" "annotations" "meta.helm.sh/release-name" "" $live -}}
+{{- $running := int (dig "spec" "replicas" 1 $live) -}}
+{{- if and (eq $owner .Release.Name) (gt $running 0) -}}
+{{- fail (printf "workload.kind: release %s runs a %s and these values render a %s. If that is not meant, give workload.kind=%s (or --reuse-values). To switch, hand the pods over one at a time with scripts/migrate-to-%s, or set workload.switchKind=true for a plain switch (seconds without a Ready pod)." .Release.Name $other $kind $other (lower $kind)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 Checks of values that the schema cannot express, each failing with what to change.
 */}}
 {{- define "dummy-flask-app.validate" -}}
