@@ -113,7 +113,8 @@ def scripts() -> dict[str, str]:
     """Each script in scripts/ and the module it runs."""
     found = {}
     for script in sorted((ROOT / "scripts").iterdir()):
-        if script.name.startswith("_"):
+        # _harness is the runner; a file with a suffix (operator-rbac.yaml) is no command.
+        if script.name.startswith("_") or script.suffix:
             continue
         match = re.search(r'_harness" "\$0" (harness\.\S+)', script.read_text())
         assert match, f"{script} does not run a harness module through scripts/_harness"

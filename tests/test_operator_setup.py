@@ -88,7 +88,7 @@ def test_setup_scripts_installs_a_venv_and_helm_without_building_the_test_toolch
     [
         (
             ["scripts/deploy", "--dry-run", "--set", "image.tag=1.5.0"],
-            "--set image.tag=1.5.0 --install --create-namespace --wait",
+            "--set image.tag=1.5.0 --install --wait",
         ),
         (
             ["scripts/rollout-plan", "--set", "ipool.enabled=true"],

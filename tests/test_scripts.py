@@ -147,7 +147,7 @@ ROLLOUT_SCRIPTS = [
 @pytest.mark.parametrize("script", [*ROLLOUT_SCRIPTS, "rollout-plan"])
 def test_scripts_name_themselves_in_usage_and_errors(script):
     done = run_script(script, "--set", "noequals")
-    assert done.returncode == 1
+    assert done.returncode == cli.Exit.REFUSED
     assert done.stderr.strip().splitlines()[-1] == (
         f"scripts/{script}: error: --set takes KEY=VALUE, got 'noequals'"
     )
@@ -195,7 +195,7 @@ def test_rollout_scripts_print_their_commands_on_a_dry_run(script, expected):
 def test_a_hand_over_refuses_an_autoscaled_release_saying_how_to_switch(script):
     """The autoscaler owns the replicas, so there is no fixed count of pods to hand over."""
     done = run_script(script, "--dry-run", "--set", "autoscaling.enabled=true")
-    assert done.returncode == 1
+    assert done.returncode == cli.Exit.REFUSED
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         f"scripts/{script}: error: a hand-over moves a fixed number of pods, but with"
@@ -206,7 +206,7 @@ def test_a_hand_over_refuses_an_autoscaled_release_saying_how_to_switch(script):
 
 def test_a_missing_release_value_file_is_one_line_without_a_traceback():
     done = run_script("deploy", "--dry-run", "-f", "no-such-values.yaml")
-    assert done.returncode == 1
+    assert done.returncode == cli.Exit.REFUSED
     assert "Traceback" not in done.stderr
     [error] = [line for line in done.stderr.splitlines() if "error" in line]
     assert error.startswith("scripts/deploy: error: ")
@@ -232,8 +232,20 @@ def test_a_cluster_that_does_not_answer_is_one_line_and_a_failure(script, tmp_pa
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
     )
 
-    assert done.returncode == 1
+    assert done.returncode == cli.Exit.FAILED
     assert "Traceback" not in done.stderr
     error = done.stderr.strip().splitlines()[-1]
     assert error.startswith(f"scripts/{script}: error: "), done.stderr
     assert "127.0.0.1:1" in error or "exited 1" in error, error
+
+
+def test_a_value_is_read_as_helm_merges_files_then_set(tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("workload:\n  switchKind: true\n")
+    second.write_text("workload:\n  kind: StatefulSet\n")
+    release = deploy.Release(values_files=(first, second))
+    assert release.value("workload", "switchKind") is True, "a later file without it keeps it"
+    assert release.value("workload", "kind") == "StatefulSet"
+    assert release.value("ipool", "enabled") is None
+    overridden = deploy.Release(values_files=(first,), set={"workload.switchKind": "false"})
+    assert overridden.value("workload", "switchKind") == "false"

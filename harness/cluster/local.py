@@ -83,6 +83,11 @@ class LocalCluster:
         return self.workdir / "clusters" / self.name
 
     @property
+    def pki(self) -> Path:
+        """kwokctl's certificate authority and the admin's certificate."""
+        return self.cluster_dir / "pki"
+
+    @property
     def kubeconfig(self) -> Path:
         return self.scratch / "kubeconfig"
 
@@ -122,6 +127,16 @@ class LocalCluster:
                         {"key": "service-cluster-ip-range", "value": SERVICE_CIDR},
                         # The node's name resolves nowhere; its address is all there is.
                         {"key": "kubelet-preferred-address-types", "value": "InternalIP"},
+                    ],
+                },
+                {
+                    # kwokctl leaves certificate signing off; operators' client certificates
+                    # are issued through the CertificateSigningRequest API
+                    # (harness.kube.identity), signed by the cluster's own CA.
+                    "name": "kube-controller-manager",
+                    "extraArgs": [
+                        {"key": "cluster-signing-cert-file", "value": str(self.pki / "ca.crt")},
+                        {"key": "cluster-signing-key-file", "value": str(self.pki / "ca.key")},
                     ],
                 },
                 {

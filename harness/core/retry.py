@@ -26,10 +26,17 @@ class WaitTimeout(Exception):
     """A condition polled by `wait_for` did not hold before its deadline."""
 
 
-def wait_for(check: Callable[[], T | None], what: str, timeout: float, interval: float = 0.5) -> T:
+def wait_for(
+    check: Callable[[], T | None],
+    what: str,
+    timeout: float,
+    interval: float = 0.5,
+    transient: tuple[type[BaseException], ...] = TRANSIENT,
+) -> T:
     """Poll `check` until it returns something truthy, and return that.
 
-    A check that raises one of TRANSIENT is polled again. After `timeout` seconds raise
+    A check that raises one of `transient` (default TRANSIENT) is polled again; anything else
+    it raises ends the wait at once. After `timeout` seconds raise
     WaitTimeout naming `what` was waited for and the last value `check` returned, or the
     last error it raised (chained, so its traceback is kept).
     """
@@ -39,7 +46,7 @@ def wait_for(check: Callable[[], T | None], what: str, timeout: float, interval:
         try:
             result = check()
             last = result
-        except TRANSIENT as exc:
+        except transient as exc:
             result, last = None, exc
         if result:
             return result

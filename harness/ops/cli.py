@@ -10,9 +10,11 @@ or `make setup` installed them, else the operator's own on PATH.
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,8 +32,75 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
+class Exit(enum.IntEnum):
+    """What a command's exit code tells CI; `--help` lists them (EXIT_CODES)."""
+
+    OK = 0
+    FAILED = 1  # anything not below: a command of the rollout failed, a cluster not reached
+    REFUSED = 2  # bad arguments, or values the chart refuses: nothing was changed
+    STALLED = 3  # the rollout stopped moving and was stopped where it stood
+    ROLLED_BACK = 4  # a hand-over could not finish and was put back as it was
+    TIMEOUT = 5  # a wait ran out its --timeout
+    FORBIDDEN = 6  # the identity lacks a right the command needs
+    BUSY = 7  # another run holds the release (its Lease)
+    INTERRUPTED = 130  # SIGINT or SIGTERM: the running helm or kubectl was stopped too
+
+
+EXIT_CODES = (
+    "exit codes: 0 done; 1 failed; 2 refused arguments or values (nothing changed); "
+    "3 rollout stalled; 4 hand-over rolled back; 5 timed out; 6 forbidden; 7 another run"
+    " holds the release; 130 interrupted"
+)
+
+
 class OperatorError(Exception):
     """A command cannot go on; the message, one line, says why and what to do."""
+
+    exit_code = Exit.FAILED
+
+
+class Refused(OperatorError):
+    """The command's input is wrong; nothing was done."""
+
+    exit_code = Exit.REFUSED
+
+
+class Forbidden(OperatorError):
+    """The identity in the kubeconfig may not do what the command needs."""
+
+    exit_code = Exit.FORBIDDEN
+
+
+RIGHTS_HINT = "scripts/operator-rbac.yaml lists the rights the scripts need in a namespace"
+# The API server's RBAC refusal, as kubectl and helm print it. An admission refusal ("pods
+# ... is forbidden: violates PodSecurity") is not about rights and does not match.
+_FORBIDDEN = re.compile(r'is forbidden: (User "[^"]*" cannot [^\n]*)')
+
+
+def forbidden_in(output: str) -> Forbidden | None:
+    """A Forbidden quoting the API server's "User … cannot <verb> resource …", if `output`
+    holds one."""
+    match = _FORBIDDEN.search(output)
+    if match is None:
+        return None
+    return Forbidden(f"forbidden: {match.group(1).rstrip('. ')}; {RIGHTS_HINT}")
+
+
+def forbidden(error: CommandError) -> Forbidden | None:
+    """`error` as a Forbidden when the API server refused the command for want of rights."""
+    return forbidden_in(error.stderr + "\n" + error.stdout)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM reached the command."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def prog(module: str) -> str:
@@ -62,15 +131,22 @@ def parse_set_args(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise OperatorError(f"--set takes KEY=VALUE, got {pair!r}")
+            raise Refused(f"--set takes KEY=VALUE, got {pair!r}")
         parsed[key] = value
     return parsed
 
 
 def add_values_arguments(parser: argparse.ArgumentParser) -> None:
     """The release and values options, spelled as helm spells them."""
-    parser.add_argument("--release", default=DEFAULT_RELEASE, help="release name")
-    parser.add_argument("--namespace", "-n", default=DEFAULT_NAMESPACE)
+    parser.add_argument(
+        "--release", default=DEFAULT_RELEASE, help=f"release name (default {DEFAULT_RELEASE})"
+    )
+    parser.add_argument(
+        "--namespace",
+        "-n",
+        default=DEFAULT_NAMESPACE,
+        help=f"the release's namespace (default {DEFAULT_NAMESPACE})",
+    )
     parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
     parser.add_argument(
         "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
@@ -94,6 +170,27 @@ def add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
         f" that will not pass by itself (default {DEFAULT_STALL}; 0s waits out --timeout)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the commands; change nothing")
+    parser.add_argument(
+        "--reuse-values",
+        action="store_true",
+        help="start from the values the release was last given (helm get values), then the"
+        " given -f and --set; without it, as with helm, values not given take the chart's"
+        " defaults",
+    )
+    parser.add_argument(
+        "--wait-for-lock",
+        default="0s",
+        type=_duration,
+        help="how long to wait while another run of these scripts holds the release"
+        " (default 0s: stop at once, naming it)",
+    )
+    parser.add_argument(
+        "--uninstall-pending",
+        action="store_true",
+        help="uninstall the release, then install it again, when a dead run left its first"
+        " install pending; without this it is marked failed and upgraded, as a pending"
+        " upgrade or rollback is",
+    )
 
 
 @dataclass(frozen=True)
@@ -160,6 +257,8 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, RenderError):
         return f"the chart refuses these values: {error.chart_message}"
     if isinstance(error, CommandError):
+        if (refused := forbidden(error)) is not None:
+            return str(refused)
         last = (error.stderr.strip() or error.stdout.strip()).splitlines()[-1:]
         return f"`{error.cmdline}` failed ({error.reason})" + (f": {last[0]}" if last else "")
     return " ".join(str(error).split())
@@ -169,13 +268,38 @@ def one_line(error: BaseException) -> str:
 EXPECTED = (OperatorError, ToolError, CommandError, WaitTimeout, OSError)
 
 
+def exit_code(error: BaseException) -> Exit:
+    """The exit code that tells CI what kind of failure `error` is."""
+    if isinstance(error, OperatorError):
+        return error.exit_code
+    if isinstance(error, RenderError):
+        return Exit.REFUSED
+    if isinstance(error, WaitTimeout):
+        return Exit.TIMEOUT
+    if isinstance(error, CommandError) and forbidden(error) is not None:
+        return Exit.FORBIDDEN
+    return Exit.FAILED
+
+
 def run_main(name: str, body: Callable[[], int | None]) -> int:
-    """Run a command's body; an expected failure is one line on stderr and exit code 1."""
+    """Run a command's body: a failure is one line on stderr and an exit code that says what
+    kind it is (Exit); SIGTERM stops it as SIGINT does, and neither leaves a traceback."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return body() or 0
+    except Interrupted as stop:
+        print(f"{name}: interrupted by {stop}; rerun the same command to go on", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted by SIGINT; rerun the same command to go on", file=sys.stderr)
+        return Exit.INTERRUPTED
     except EXPECTED as error:
         print(f"{name}: error: {one_line(error)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted", file=sys.stderr)
-        return 130
+        return exit_code(error)
+    except Exception as error:  # a bug: still one line, with what to report
+        print(
+            f"{name}: error: unexpected {type(error).__name__}: {one_line(error)} (a bug in"
+            " the script; please report it with the command line)",
+            file=sys.stderr,
+        )
+        return Exit.FAILED

@@ -19,7 +19,9 @@ from harness.ops import cli
 
 def main(argv: Sequence[str] | None = None) -> int:
     name = cli.prog("harness.ops.rollout_plan")
-    parser = argparse.ArgumentParser(prog=name, description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=name, description=__doc__.splitlines()[0], epilog=cli.EXIT_CODES
+    )
     cli.add_values_arguments(parser)
     parser.add_argument("--format", choices=["text", "md"], default="text")
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ from pathlib import Path
 from harness.chart.plan import Plan, plan_for
 from harness.core.objects import Obj, is_ready, label_selector
 from harness.core.proc import run
-from harness.ops.cli import OperatorError
+from harness.ops.cli import Exit, OperatorError, forbidden_in
 
 # Waiting reasons of a container that do not pass without a change to the release.
 STUCK_CONTAINER_REASONS = (
@@ -40,6 +40,8 @@ WAYS_OUT = (
 
 class StallError(OperatorError):
     """The rollout stopped progressing; the message says where and why."""
+
+    exit_code = Exit.STALLED
 
 
 @dataclass(frozen=True)
@@ -153,13 +155,20 @@ class StallWatch:
         return f"{self._kind.lower()}/{self._name}"
 
     def _get(self, *args: str) -> Obj | None:
-        """`kubectl get ... --output json`, or None while the object does not exist."""
+        """`kubectl get ... --output json`, or None while the object does not exist or the
+        API server does not answer; Forbidden when the identity may not read it, since a
+        watch that cannot see the events would never find a stall."""
         done = run(
             [self._kubectl, "--namespace", self._namespace, "get", *args, "--output", "json"],
             env=None if self._env is None else dict(self._env),
             check=False,
         )
-        return json.loads(done.stdout) if done.returncode == 0 else None
+        if done.returncode == 0:
+            return json.loads(done.stdout)
+        refused = forbidden_in(done.stderr)
+        if refused is not None:
+            raise refused
+        return None
 
     def _items(self, *args: str) -> list[Obj]:
         return (self._get(*args) or {}).get("items", [])

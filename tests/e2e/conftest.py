@@ -23,7 +23,9 @@ from harness.cluster.local import LocalCluster
 from harness.container.publish import publish
 from harness.core.proc import CommandError
 from harness.core.retry import wait_for
+from harness.core.tools import SCRATCH_DIR
 from harness.ipool import emulator
+from harness.kube import identity
 from harness.kube.api import KubeAPI
 from harness.kube.client import Kube
 from tests.e2e.release import ReleaseUnderTest
@@ -137,3 +139,17 @@ def namespace(namespaces: NamespaceFactory) -> str:
 def release(kube: Kube, namespace: str) -> ReleaseUnderTest:
     """The chart's release in the test's namespace."""
     return ReleaseUnderTest(kube, namespace)
+
+
+@pytest.fixture(scope="session")
+def operator(kube: Kube) -> identity.Operator:
+    """A namespace operator as the write-up's hold one: a client certificate signed by the
+    cluster's CA, with no rights until `operator_namespace` grants some."""
+    return identity.issue(kube, "e2e-operator", SCRATCH_DIR / "identities")
+
+
+@pytest.fixture
+def operator_namespace(kube: Kube, namespace: str, operator: identity.Operator) -> str:
+    """The test's namespace, with scripts/operator-rbac.yaml's Role bound to `operator` in it."""
+    identity.grant(kube, operator, namespace)
+    return namespace

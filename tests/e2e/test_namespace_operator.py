@@ -1,0 +1,87 @@
+"""An operator whose only rights are scripts/operator-rbac.yaml's Role in their namespace, as
+the write-up's operators hold (a client certificate signed by the cluster's CA): the release's
+whole life works for them, and what they may not do is refused at once, by name.
+
+The same identity runs every ipool rehearsal's scripts (two-phase, both hand-overs, both
+adoptions: tests/e2e/test_ipool_rollouts.py) and the stall detection
+(tests/e2e/test_deploy_stalls.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+
+from harness.core.proc import run
+from harness.core.tools import ROOT, tool_path
+from harness.kube.client import Kube
+from harness.kube.identity import Operator
+from harness.ops import cli
+from tests.e2e.release import ReleaseUnderTest
+
+pytestmark = pytest.mark.e2e
+
+
+def as_operator(kube: Kube, operator: Operator, *command: str, timeout: float = 600):
+    done = run(command, env=operator.env(kube), check=False, timeout=timeout)
+    print(f"\n$ {' '.join(command)}\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return done
+
+
+def test_a_namespace_operator_installs_upgrades_tests_and_rolls_back_the_release(
+    kube: Kube, operator: Operator, operator_namespace: str, release: ReleaseUnderTest
+):
+    deploy = [str(ROOT / "scripts" / "deploy"), "-n", operator_namespace, "--timeout", "3m"]
+    deploy += ["--set", "replicaCount=2"]
+    helm = [str(tool_path("helm")), "--namespace", operator_namespace]
+
+    installed = as_operator(kube, operator, *deploy, "--set", "image.tag=1.0.0")
+    assert installed.returncode == 0
+    assert len(release.settled_pods("1.0.0", 2)) == 2
+    upgraded = as_operator(kube, operator, *deploy, "--set", "image.tag=1.5.0")
+    assert upgraded.returncode == 0
+    assert len(release.settled_pods("1.5.0", 2)) == 2
+
+    tested = as_operator(kube, operator, *helm, "test", release.name, "--logs")
+    assert tested.returncode == 0
+    assert "Succeeded" in tested.stdout
+    rolled_back = as_operator(
+        kube, operator, *helm, "rollback", release.name, "1", "--wait", "--timeout", "3m"
+    )
+    assert rolled_back.returncode == 0
+    assert len(release.settled_pods("1.0.0", 2)) == 2
+
+    plan = as_operator(kube, operator, str(ROOT / "scripts" / "rollout-plan"), "-n", "opseng")
+    assert plan.returncode == 0 and "peak pods:" in plan.stdout
+
+
+@pytest.mark.parametrize("where", ["a namespace without the Role", "a missing namespace"])
+def test_a_namespace_the_operator_has_no_rights_in_is_refused_at_once_by_name(
+    kube: Kube, operator: Operator, namespace: str, where: str
+):
+    missing = where == "a missing namespace"
+    target = f"e2e-missing-{secrets.token_hex(3)}" if missing else namespace
+    began = time.monotonic()
+    done = as_operator(
+        kube, operator, str(ROOT / "scripts" / "deploy"), "-n", target, "--set", "image.tag=1.5.0"
+    )
+    took = time.monotonic() - began
+
+    assert done.returncode == cli.Exit.FORBIDDEN
+    assert "Traceback" not in done.stderr
+    error = done.stderr.strip().splitlines()[-1]
+    assert error == (
+        f"scripts/deploy: error: forbidden: this identity has no rights in namespace {target},"
+        " which may not exist either; a cluster admin creates it (kubectl create namespace"
+        f" {target}) and applies scripts/operator-rbac.yaml there"
+    )
+    assert took < 30, "a refusal is reported, not waited out"
+    exists = kube.kubectl("get", "namespace", target, "--ignore-not-found", "--output", "name")
+    assert bool(exists) != missing, "the script created no namespace"
+    if not missing:
+        made = kube.objects("deployments,statefulsets,services,secrets", target)
+        assert [o["metadata"]["name"] for o in made] == ["myregistrykey"], (
+            "nothing but the pull secret the namespace came with"
+        )
