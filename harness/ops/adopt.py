@@ -25,8 +25,9 @@ from pathlib import Path
 
 from harness.core.objects import Obj
 from harness.ops import cli
-from harness.ops.deploy import Release, release_from
-from harness.ops.handover import KINDS, Kubectl, hand_over, switch_kind
+from harness.ops.deploy import Release, exclusive, release_from, values_of
+from harness.ops.handover import KINDS, hand_over, release_of, switch_kind
+from harness.ops.kubectl import Kubectl
 
 NAME = "dummy-flask-app"
 SELECTOR = {"app": "dummy-flask-app"}
@@ -46,15 +47,24 @@ def _writeups(objects: Sequence[Obj]) -> list[Obj]:
     ]
 
 
-def find_workload(kubectl: Kubectl) -> Obj:
+def find_workload(kubectl: Kubectl) -> Obj | None:
+    """The write-up's Deployment or StatefulSet, or None when there is neither."""
     found = _writeups([*kubectl.items("deployments"), *kubectl.items("statefulsets")])
-    if len(found) != 1:
-        kinds = " and a ".join(obj["kind"] for obj in found) or "no Deployment or StatefulSet"
-        raise cli.OperatorError(
-            f"expected the write-up's Deployment or StatefulSet {NAME} (selector app={NAME}, "
-            f"not managed by Helm) in {kubectl.namespace}, found {kinds}"
+    if len(found) > 1:
+        raise cli.Refused(
+            f"found both a Deployment and a StatefulSet {NAME} (selector app={NAME}, not "
+            f"managed by Helm) in {kubectl.namespace}; adopt one: delete the other first"
         )
-    return found[0]
+    return found[0] if found else None
+
+
+def release_kind(kubectl: Kubectl, release: str) -> str | None:
+    """The kind of the workload `release` runs as, when it has one."""
+    for kind in KINDS:
+        live = kubectl.get(f"{kind.lower()}/{NAME}")
+        if live is not None and release_of(live) == release:
+            return kind
+    return None
 
 
 def adopt(
@@ -64,35 +74,68 @@ def adopt(
     kubectl_path: Path,
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
-) -> list[str]:
-    """The module doc's steps; returns what was removed."""
+) -> tuple[list[str], list[str]]:
+    """The module doc's steps; returns what was removed, and what of the write-up's was left
+    because this identity may not touch it (with the command that removes it). A rerun after
+    an interruption at any point takes up where the objects stand."""
     kubectl = Kubectl(kubectl_path, target.namespace, env)
     old = find_workload(kubectl)
-    via = KINDS[1 - KINDS.index(old["kind"])]
     removed: list[str] = []
+    left: list[str] = []
+    if old is None:
+        # Nothing of the write-up runs: either there was none, or an earlier run got as far
+        # as deleting it, after the release owned the pods.
+        adopted = release_kind(kubectl, target.release)
+        if adopted is None:
+            raise cli.Refused(
+                f"expected the write-up's Deployment or StatefulSet {NAME} (selector "
+                f"app={NAME}, not managed by Helm) in {kubectl.namespace}, found neither, nor "
+                f"a release {target.release} that adopted it"
+            )
+        print(f"== release {target.release} already runs the app as a {adopted}", flush=True)
+        if adopted != to_kind:
+            switch_kind(target, to_kind, helm, kubectl_path, env, dry_run)
+        return removed, left
+    via = KINDS[1 - KINDS.index(old["kind"])]
 
-    def remove_writeup() -> None:
-        resource = f"{old['kind'].lower()}/{NAME}"
-        print(f"== delete the write-up's {resource} (0 replicas) and its Services", flush=True)
-        kubectl("delete", resource, "--wait=true")
-        removed.append(f"{resource} in {target.namespace}")
+    def remove_services() -> None:
+        # The write-up's Service has the chart's Service's name: it goes before helm runs.
+        print("== delete the write-up's Services", flush=True)
         for namespace in dict.fromkeys([target.namespace, "default"]):
             there = Kubectl(kubectl_path, namespace, env)
-            if _writeups(there.items("services")):
-                there("delete", f"service/{NAME}", "--wait=true")
-                removed.append(f"service/{NAME} in {namespace}")
+            try:
+                if _writeups(there.items("services")):
+                    there("delete", f"service/{NAME}", "--wait=true")
+                    removed.append(f"service/{NAME} in {namespace}")
+            except cli.Forbidden:
+                # An operator's rights end at their namespace; the Service the write-up left
+                # in `default` is not in the way of the release, so it waits for an admin.
+                left.append(
+                    f"service/{NAME} in {namespace} if the write-up left one there (this "
+                    f"identity may not read it; a cluster admin checks and removes it: kubectl "
+                    f"--namespace {namespace} delete service {NAME})"
+                )
 
     print(f"== the write-up's {old['kind']} {NAME} goes to the release's {via}", flush=True)
-    hand_over(target, via, old, helm, kubectl_path, env, dry_run, before_helm=remove_writeup)
+    hand_over(target, via, old, helm, kubectl_path, env, dry_run, before_helm=remove_services)
+    if not dry_run:
+        # Only now that the release owns the new workload: a failure before this point leaves
+        # the write-up's workload for the rerun to find.
+        resource = f"{old['kind'].lower()}/{NAME}"
+        print(f"== delete the write-up's {resource} (0 replicas)", flush=True)
+        kubectl("delete", resource, "--wait=true")
+        removed.append(f"{resource} in {target.namespace}")
     if to_kind != via:
         print(f"== then the release switches to a {to_kind}", flush=True)
         switch_kind(target, to_kind, helm, kubectl_path, env, dry_run)
-    return removed
+    return removed, left
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     name = cli.prog("harness.ops.adopt")
-    parser = argparse.ArgumentParser(prog=name, description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=name, description=__doc__.splitlines()[0], epilog=cli.EXIT_CODES
+    )
     cli.add_rollout_arguments(parser)
     parser.add_argument(
         "--to",
@@ -106,14 +149,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = release_from(args)
         helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
         cli.report_tools(helm, kubectl)
-        removed = adopt(target, args.to, helm.path, kubectl.path, dry_run=args.dry_run)
         if args.dry_run:
+            adopt(target, args.to, helm.path, kubectl.path, dry_run=True)
             return
+        with (
+            values_of(args, target, helm.path) as reused,
+            exclusive(reused, helm.path, kubectl.path),
+        ):
+            removed, left = adopt(reused, args.to, helm.path, kubectl.path)
         secrets = Kubectl(kubectl.path, args.namespace).items("secrets")
         pull = [s["metadata"]["name"] for s in secrets if s["type"] == DOCKER_CONFIG]
         print(f"done: release {args.release} runs the app in {args.namespace} as a {args.to}")
-        print(f"removed: {', '.join(removed)}")
+        print(f"removed: {', '.join(removed) or 'nothing (an earlier run had)'}")
         print(f"left: pull secrets {', '.join(pull) or 'none'} (the release pulls with them too)")
+        for what in left:
+            print(f"left: {what}")
 
     return cli.run_main(name, run)
 

@@ -1,22 +1,32 @@
 """Install or upgrade the release and wait for its rollout, whichever kind it renders.
 
     scripts/deploy [--release NAME] [-n NAMESPACE] [-f FILE ...] [--set KEY=VALUE ...]
-                   [--timeout 10m] [--dry-run]
+                   [--reuse-values] [--timeout 10m] [--stall-timeout 30s] [--dry-run]
+                   [--wait-for-lock 0s] [--uninstall-pending]
 
 The chart is rendered first with the same values, which refuses bad values before anything
-reaches the cluster and tells which workload (Deployment or StatefulSet) to wait for.
+reaches the cluster and tells which workload (Deployment or StatefulSet) to wait for. Then,
+holding the release's Lease (harness.ops.lock) and past any revision a dead run left
+pending (harness.ops.pending), helm upgrades and the rollout is watched.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import yaml
 
 from harness.chart.render import (
     DEFAULT_NAMESPACE,
@@ -25,11 +35,17 @@ from harness.chart.render import (
     helm_chart_args,
     render,
 )
-from harness.ops import cli
-from harness.ops.stall import StallError, StallWatch
+from harness.core.objects import Obj
+from harness.core.proc import run as run_command
+from harness.ops import cli, lock, pending
+from harness.ops.kubectl import Kubectl
+from harness.ops.stall import StallWatch
 
 WATCH_INTERVAL_S = 2.0
 STOP_TIMEOUT_S = 10.0
+# How long helm may take, once signalled, to record the release as failed and exit.
+HELM_STOP_S = 30.0
+KEPT_ERROR_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,10 @@ class Release:
     set: Mapping[str, str] | None = None
     timeout: str = cli.DEFAULT_TIMEOUT
     stall_timeout: str = cli.DEFAULT_STALL
+    # How long to wait for another run that holds the release (harness.ops.lock).
+    wait_for_lock: str = "0s"
+    # Whether a first install left pending may be uninstalled (harness.ops.pending).
+    uninstall_pending: bool = False
 
     def manifests(self, helm: Path) -> Manifests:
         """The chart rendered with this release's values; refuses values the chart refuses."""
@@ -49,6 +69,39 @@ class Release:
             release=self.release,
             namespace=self.namespace,
             helm=helm,
+        )
+
+    def value(self, *path: str) -> object:
+        """The value at `path` as helm merges what this release gives (values files in
+        order, then --set), or None when none of them sets it."""
+        given = (self.set or {}).get(".".join(path))
+        if given is not None:
+            return given
+        found = None
+        for file in self.values_files:
+            node = yaml.safe_load(file.read_text()) or {}
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            found = found if node is None else node
+        return found
+
+
+def refuse_unmeant_kind_switch(target: Release, workload: Obj, kubectl: Kubectl) -> None:
+    """Refuse what the chart's own guard refuses during the upgrade, before helm runs: values
+    that render the other kind than the release's running workload, unless
+    workload.switchKind says the switch is meant."""
+    kind, name = workload["kind"], workload["metadata"]["name"]
+    other = "StatefulSet" if kind == "Deployment" else "Deployment"
+    live = kubectl.get(f"{other.lower()}/{name}")
+    if live is None or str(target.value("workload", "switchKind")).lower() == "true":
+        return
+    owner = live["metadata"].get("annotations", {}).get("meta.helm.sh/release-name")
+    if owner == target.release and live["spec"].get("replicas", 1) > 0:
+        raise cli.Refused(
+            f"release {target.release} runs a {other} and these values render a {kind}; if "
+            f"that is not meant, give workload.kind={other} (or --reuse-values); to switch, "
+            f"hand the pods over one at a time with scripts/migrate-to-{kind.lower()}, or "
+            "set workload.switchKind=true for a plain switch (seconds without a Ready pod)"
         )
 
 
@@ -68,7 +121,6 @@ def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
             str(helm),
             *upgrade,
             "--install",
-            "--create-namespace",
             "--wait",
             "--timeout",
             target.timeout,
@@ -79,6 +131,12 @@ def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
 
 class DeployError(cli.OperatorError):
     """A command of the rollout failed; its output was streamed as it ran."""
+
+
+class DeployTimeout(DeployError):
+    """helm or kubectl ran out its --timeout."""
+
+    exit_code = cli.Exit.TIMEOUT
 
 
 def stall_watch(
@@ -99,26 +157,114 @@ def execute(
     watch: StallWatch | None = None,
 ) -> None:
     """Run each command in turn, echoing it and streaming its output; stop at a failure, or
-    when `watch` finds the rollout stalled (then the running command is stopped)."""
+    when `watch` finds the rollout stalled (then the running command is stopped).
+
+    A SIGINT or SIGTERM that reaches this process is passed on to the running command (helm
+    then records the release as failed, so that the next run can upgrade it) before the
+    interruption goes on up."""
     for command in planned:
         print("+", shlex.join(command), flush=True)
         if dry_run:
             continue
-        process = subprocess.Popen(command, env=None if env is None else dict(env))
-        while True:
-            try:
-                code = process.wait(WATCH_INTERVAL_S)
-                break
-            except subprocess.TimeoutExpired:
-                try:
-                    if watch is not None:
-                        watch.check()
-                except StallError:
-                    process.terminate()
-                    process.wait(STOP_TIMEOUT_S)
-                    raise
+        process = subprocess.Popen(
+            command, env=None if env is None else dict(env), stderr=subprocess.PIPE, text=True
+        )
+        errors = _Tee(process)
+        errors.start()
+        try:
+            code = _wait(process, watch)
+        except BaseException as stop:
+            _stop(process, _signal_for(stop))
+            raise
+        finally:
+            errors.join(STOP_TIMEOUT_S)
         if code != 0:
-            raise DeployError(f"`{shlex.join(command)}` exited {code}")
+            raise _failure(command, code, list(errors.lines))
+
+
+class _Tee(threading.Thread):
+    """Copies a process's stderr to ours as it comes, keeping its last lines."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        super().__init__(daemon=True)
+        self.process = process
+        self.lines: deque[str] = deque(maxlen=KEPT_ERROR_LINES)
+
+    def run(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            if line.strip():
+                self.lines.append(line.strip())
+
+
+def _signal_for(stop: BaseException) -> int:
+    """The signal that stops the running command the way `stop` stopped this one."""
+    if isinstance(stop, cli.Interrupted):
+        return stop.signum
+    return signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
+
+
+def _wait(process: subprocess.Popen[str], watch: StallWatch | None) -> int:
+    while True:
+        try:
+            return process.wait(WATCH_INTERVAL_S)
+        except subprocess.TimeoutExpired:
+            if watch is not None:
+                watch.check()
+
+
+def _stop(process: subprocess.Popen[str], signum: int) -> None:
+    """Signal `process` and give it time to clean up; kill it if it takes too long."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signum)
+    try:
+        process.wait(HELM_STOP_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_TIMEOUT_S)
+
+
+def _failure(command: Sequence[str], code: int, errors: Sequence[str]) -> cli.OperatorError:
+    """The one-line error for a command that exited `code`, from its last stderr lines."""
+    said = f": {errors[-1]}" if errors else ""
+    if (refused := cli.forbidden_in("\n".join(errors))) is not None:
+        return refused
+    if any("context deadline exceeded" in line or "timed out waiting" in line for line in errors):
+        return DeployTimeout(f"`{command[0]} {command[1]}` ran out its --timeout{said}")
+    return DeployError(f"`{shlex.join(command)}` exited {code}{said}")
+
+
+@contextlib.contextmanager
+def reusing_values(
+    target: Release, helm: Path, env: Mapping[str, str] | None = None
+) -> Iterator[Release]:
+    """`target` starting from the values its release was last given (`helm get values`),
+    then its own files and --set: what helm's --reuse-values does, made visible to the render
+    that picks the workload to wait for. A release not installed yet has none to reuse."""
+    command = [str(helm), "get", "values", target.release, "--namespace", target.namespace]
+    done = run_command([*command, "--output", "yaml"], env=env, check=False)
+    if done.returncode != 0:
+        if (refused := cli.forbidden_in(done.stderr)) is not None:
+            raise refused
+        if "not found" not in done.stderr:
+            raise cli.OperatorError(f"`{shlex.join(command)}` failed: {done.stderr.strip()}")
+        yield target
+        return
+    with tempfile.TemporaryDirectory(prefix="dfa-reused-") as folder:
+        reused = Path(folder) / "reused-values.yaml"
+        reused.write_text(done.stdout.removeprefix("USER-SUPPLIED VALUES:\n"))
+        print(f"reusing the values release {target.release} was last given", flush=True)
+        yield replace(target, values_files=(reused, *target.values_files))
+
+
+def values_of(
+    args: argparse.Namespace, given: Release, helm: Path
+) -> contextlib.AbstractContextManager[Release]:
+    """The release the command works on: `given`, or with --reuse-values `reusing_values`."""
+    return reusing_values(given, helm) if args.reuse_values else contextlib.nullcontext(given)
 
 
 def release_from(args: argparse.Namespace) -> Release:
@@ -130,7 +276,26 @@ def release_from(args: argparse.Namespace) -> Release:
         cli.parse_set_args(args.set_values),
         args.timeout,
         args.stall_timeout,
+        args.wait_for_lock,
+        args.uninstall_pending,
     )
+
+
+@contextlib.contextmanager
+def exclusive(
+    target: Release, helm: Path, kubectl: Path, env: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """For the `with` block, hold the release's Lease, so that no other run of these scripts
+    changes it meanwhile; a revision that a dead run left pending is moved on from first."""
+    with lock.holding(kubectl, target.namespace, target.release, target.wait_for_lock, env) as held:
+        pending.recover(
+            Kubectl(kubectl, target.namespace, env),
+            helm,
+            target.release,
+            held.left_by(),
+            target.uninstall_pending,
+        )
+        yield
 
 
 def rollout_status(kubectl: Path | str, namespace: str, resource: str, timeout: str) -> list[str]:
@@ -149,17 +314,26 @@ def rollout_status(kubectl: Path | str, namespace: str, resource: str, timeout: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     name = cli.prog("harness.ops.deploy")
-    parser = argparse.ArgumentParser(prog=name, description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog=name, description=__doc__.splitlines()[0], epilog=cli.EXIT_CODES
+    )
     cli.add_rollout_arguments(parser)
     args = parser.parse_args(argv)
 
     def deploy() -> None:
-        target = release_from(args)
+        given = release_from(args)
         helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
         cli.report_tools(helm, kubectl)
-        planned = commands(target, helm.path, kubectl.path)
-        watch = stall_watch(target, helm.path, kubectl.path)
-        execute(planned, dry_run=args.dry_run, watch=watch)
+        if args.dry_run:
+            execute(commands(given, helm.path, kubectl.path), dry_run=True)
+            return
+        namespace = Kubectl(kubectl.path, given.namespace)
+        namespace.ensure_namespace()
+        with values_of(args, given, helm.path) as target:
+            planned = commands(target, helm.path, kubectl.path)
+            refuse_unmeant_kind_switch(target, target.manifests(helm.path).workload, namespace)
+            with exclusive(target, helm.path, kubectl.path):
+                execute(planned, watch=stall_watch(target, helm.path, kubectl.path))
 
     return cli.run_main(name, deploy)
 

@@ -29,18 +29,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.core.objects import Obj, is_ready
-from harness.core.proc import run
+from harness.core.proc import CommandError
 from harness.core.retry import WaitTimeout, wait_for
 from harness.ops import cli
 from harness.ops.deploy import Release, commands, execute, stall_watch
+from harness.ops.kubectl import Kubectl
 from harness.ops.stall import StallError, StallWatch
 
 KINDS = ("Deployment", "StatefulSet")
 POLL_S = 0.5
+# Written on every object a hand-over creates: where its pods come from, and how many the old
+# workload ran. A rerun after an interruption reads them to resume (the rerun may come from
+# another machine, so nothing is kept in a local file).
+FROM = "dummy-flask-app.quantil.com/handover-from"
+OLD_REPLICAS = "dummy-flask-app.quantil.com/handover-old-replicas"
 
 
 class HandOverError(cli.OperatorError):
     """The hand-over could not finish; the message says what was put back."""
+
+    exit_code = cli.Exit.ROLLED_BACK
 
 
 @dataclass(frozen=True)
@@ -52,52 +60,6 @@ class Workload:
     @property
     def resource(self) -> str:
         return f"{self.kind.lower()}/{self.name}"
-
-
-class Kubectl:
-    """kubectl in one namespace, with the caller's environment (KUBECONFIG)."""
-
-    def __init__(self, path: Path, namespace: str, env: Mapping[str, str] | None = None) -> None:
-        self.path, self.namespace, self.env = str(path), namespace, env
-
-    def __call__(self, *args: str, input: str | None = None, check: bool = True) -> str:
-        command = [self.path, "--namespace", self.namespace, *args]
-        done = run(
-            command, env=None if self.env is None else dict(self.env), input=input, check=check
-        )
-        return done.stdout
-
-    def get(self, resource: str) -> Obj | None:
-        text = self("get", resource, "--output", "json", "--ignore-not-found")
-        return json.loads(text) if text.strip() else None
-
-    def items(self, kind: str) -> list[Obj]:
-        return json.loads(self("get", kind, "--output", "json"))["items"]
-
-    def scale(self, workload: Workload, replicas: int) -> None:
-        print(f"  scale {workload.resource} to {replicas}", flush=True)
-        self("scale", workload.resource, f"--replicas={replicas}")
-
-    def forget_scaling(self, workload: Workload) -> None:
-        """Drop the field ownership `kubectl scale` took on `workload`'s replicas: Helm 4's
-        server-side apply would otherwise refuse the next change of replicaCount."""
-        text = self("get", workload.resource, "--output", "json", "--show-managed-fields")
-        fields = json.loads(text)["metadata"].get("managedFields", [])
-        kept = [entry for entry in fields if entry.get("subresource") != "scale"]
-        if kept != fields:
-            patch = [{"op": "replace", "path": "/metadata/managedFields", "value": kept}]
-            self("patch", workload.resource, "--type=json", "--patch", json.dumps(patch))
-
-    def apply(self, obj: Obj, field_manager: str) -> None:
-        """Server-side apply as `field_manager`: the fields become that manager's alone."""
-        self(
-            "apply",
-            "--server-side",
-            f"--field-manager={field_manager}",
-            "--filename",
-            "-",
-            input=json.dumps(obj),
-        )
 
 
 def pods_of(kubectl: Kubectl, workload: Workload) -> list[Obj]:
@@ -117,11 +79,15 @@ def _owned_by(obj: Obj, uids: set[str]) -> bool:
     return any(ref.get("uid") in uids for ref in obj["metadata"].get("ownerReferences", []))
 
 
+def release_of(obj: Obj) -> str | None:
+    """The Helm release `obj` belongs to, by Helm's ownership annotation."""
+    return obj["metadata"].get("annotations", {}).get("meta.helm.sh/release-name")
+
+
 def _same_release(existing: Obj, obj: Obj) -> bool:
     """Whether `existing` belongs to the Helm release `obj` is made adoptable by."""
-    release = "meta.helm.sh/release-name"
-    ours = existing["metadata"].get("annotations", {}).get(release)
-    return ours is not None and ours == obj["metadata"]["annotations"][release]
+    ours = release_of(existing)
+    return ours is not None and ours == release_of(obj)
 
 
 def adoptable(objects: Sequence[Obj], release: str, namespace: str) -> list[Obj]:
@@ -167,11 +133,15 @@ class HandOver:
         try:
             for step in range(1, max(self.replicas, old_replicas) + 1):
                 print(f"== pod {step} of {self.replicas}", flush=True)
+                # Each scale is made only if the workload is not there yet, so that a resumed
+                # hand-over repeats no step (and never scales the old workload back up).
                 if step <= old_replicas:
-                    self.kubectl.scale(self.old, old_replicas - step)
+                    if self._spec_replicas(self.old) > old_replicas - step:
+                        self.kubectl.scale(self.old.resource, old_replicas - step)
                     self._wait_for_pods(self.old, old_replicas - step, ready=False)
                 if step <= self.replicas:
-                    self._scale_new(step)
+                    if self._spec_replicas(new) < step:
+                        self._scale_new(step)
                     self._wait_for_pods(new, step, ready=True, watch=self.watch())
         except (WaitTimeout, StallError) as error:
             self._roll_back(new)
@@ -181,35 +151,60 @@ class HandOver:
                 "was deleted"
             ) from None
 
+    def _spec_replicas(self, workload: Workload) -> int:
+        found = self.kubectl.get(workload.resource)
+        return int(found["spec"].get("replicas", 1)) if found else 0
+
     def _scale_new(self, replicas: int) -> None:
-        workload = self.new_objects[0]
+        workload = self._marked(self.new_objects[0])
         print(f"  scale {self.new.resource} to {replicas}", flush=True)
         scaled = {**workload, "spec": {**workload["spec"], "replicas": replicas}}
         self.kubectl.apply(scaled, self.field_manager)
 
     def _create(self) -> Workload:
-        """Create the new objects (the workload at 0 replicas); the workload's UID. What the
-        release already has (its ServiceAccount, once a chart that creates one is installed)
-        is left as it is; anything else that exists is in the way."""
+        """Create the new objects (the workload at 0 replicas), each marked with where the
+        pods come from; the workload's UID. What the release already has (its
+        ServiceAccount) is left as it is. Objects an interrupted hand-over from the same old
+        workload made are taken up as they are, and the hand-over resumes with them;
+        anything else that exists is in the way."""
         workload, *others = self.new_objects
         workload = {**workload, "spec": {**workload["spec"], "replicas": 0}}
         self.created = []
         for obj in (workload, *others):
             resource = f"{obj['kind'].lower()}/{obj['metadata']['name']}"
             existing = self.kubectl.get(resource)
+            marks = (existing or {}).get("metadata", {}).get("annotations", {})
+            if existing is not None and marks.get(FROM) == self.old.resource:
+                if obj is workload:
+                    self.old_replicas = int(marks[OLD_REPLICAS])
+                    print(f"  resume with {resource}, made by an interrupted hand-over", flush=True)
+                self.created.append(resource)
+                continue
+            if existing is not None and obj is workload and _same_release(existing, obj):
+                # An interrupted run got as far as helm's adoption: every pod is over.
+                self.old_replicas = int(existing["spec"].get("replicas", 1))
+                print(f"  {resource} is the release's already; nothing left to move", flush=True)
+                continue
             if existing is not None and obj is not workload and _same_release(existing, obj):
                 continue
             if existing is not None:
-                raise HandOverError(
-                    f"{resource} already exists in {self.kubectl.namespace}; a hand-over needs "
-                    "to create it (delete it if an interrupted hand-over left it at 0 replicas)"
+                raise cli.Refused(
+                    f"{resource} already exists in {self.kubectl.namespace} and was not made "
+                    f"by a hand-over from {self.old.resource}; a hand-over needs to create it"
                 )
             print(f"  create {resource}", flush=True)
-            self.kubectl.apply(obj, self.field_manager)
+            self.kubectl.apply(self._marked(obj), self.field_manager)
             self.created.append(resource)
         made = self.kubectl.get(self.new.resource)
         assert made is not None
         return replace(self.new, uid=made["metadata"]["uid"])
+
+    def _marked(self, obj: Obj) -> Obj:
+        old_replicas = self.replicas if self.old_replicas is None else self.old_replicas
+        marks = {FROM: self.old.resource, OLD_REPLICAS: str(old_replicas)}
+        metadata = obj["metadata"]
+        annotations = {**metadata.get("annotations", {}), **marks}
+        return {**obj, "metadata": {**metadata, "annotations": annotations}}
 
     def _wait_for_pods(
         self, workload: Workload, count: int, *, ready: bool, watch: StallWatch | None = None
@@ -227,15 +222,17 @@ class HandOver:
             if ready
             else (f"{workload.resource} to be down to {count} pods")
         )
-        wait_for(reached, what, self.timeout_s, POLL_S)
+        # Only a failed kubectl call is worth another look: a refusal (Forbidden) or a bug
+        # (a KeyError) would fail again on every poll until the timeout.
+        wait_for(reached, what, self.timeout_s, POLL_S, transient=(CommandError,))
 
     def _roll_back(self, new: Workload) -> None:
         print(f"== rolling back to {self.old.resource}", flush=True)
         self._scale_new(0)
         self._wait_for_pods(new, 0, ready=False)
         old_replicas = self.replicas if self.old_replicas is None else self.old_replicas
-        self.kubectl.scale(self.old, old_replicas)
-        self.kubectl.forget_scaling(self.old)
+        self.kubectl.scale(self.old.resource, old_replicas)
+        self.kubectl.forget_scaling(self.old.resource)
         self._wait_for_pods(self.old, old_replicas, ready=True)
         for resource in reversed(self.created or []):
             self.kubectl("delete", resource, "--wait=true")
@@ -255,10 +252,14 @@ def hand_over(
     """Hand `old`'s pods over to the release's `to_kind` workload, then let the release adopt
     it (the module doc); `before_helm` runs between the two. A dry run prints the steps."""
     switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
+    if old is not None and target.value("replicaCount") is None:
+        switched = _keeping_replicas(
+            switched, old, helm, Kubectl(kubectl_path, target.namespace, env)
+        )
     manifests = switched.manifests(helm)
     new_workload = manifests.workload
     if "replicas" not in new_workload["spec"]:
-        raise cli.OperatorError(
+        raise cli.Refused(
             "a hand-over moves a fixed number of pods, but with autoscaling.enabled the chart "
             "leaves the replicas to the autoscaler: switch with autoscaling.enabled=false, then "
             "turn it back on with a plain upgrade"
@@ -306,6 +307,31 @@ def hand_over(
     execute(upgrade, env, watch=stall_watch(switched, helm, kubectl_path, env))
 
 
+def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> Release:
+    """`target` with the replica count `old` ran when the hand-over began, so that moving
+    pods never changes how many run; said when the values would have given another count.
+    A rerun reads that count from what the interrupted run wrote on the new workload, or,
+    once the release adopted it, from the new workload itself."""
+    rendered = target.manifests(helm).workload
+    new = kubectl.get(f"{rendered['kind'].lower()}/{rendered['metadata']['name']}")
+    resource = f"{old['kind'].lower()}/{old['metadata']['name']}"
+    marks = (new or {}).get("metadata", {}).get("annotations", {})
+    if marks.get(FROM) == resource:
+        running = int(marks[OLD_REPLICAS])
+    elif new is not None and release_of(new) == target.release:
+        running = int(new["spec"].get("replicas", 1))
+    else:
+        running = int(old["spec"].get("replicas", 1))
+    wanted = rendered["spec"].get("replicas")
+    if wanted is not None and wanted != running:
+        print(
+            f"keeping the {running} pods {resource} runs (the values say {wanted}); give "
+            "--set replicaCount=N to change it, and give it to later upgrades too",
+            flush=True,
+        )
+    return replace(target, set={**(target.set or {}), "replicaCount": str(running)})
+
+
 def switch_kind(
     target: Release,
     to_kind: str,
@@ -316,15 +342,41 @@ def switch_kind(
 ) -> None:
     """Hand the release's pods over to a `to_kind` workload; helm then deletes the old one."""
     if to_kind not in KINDS:
-        raise cli.OperatorError(f"the kind to switch to must be one of {', '.join(KINDS)}")
+        raise cli.Refused(f"the kind to switch to must be one of {', '.join(KINDS)}")
     from_kind = KINDS[1 - KINDS.index(to_kind)]
     name = target.manifests(helm).workload["metadata"]["name"]
     old = None
     if not dry_run:
-        old = Kubectl(kubectl_path, target.namespace, env).get(f"{from_kind.lower()}/{name}")
+        kubectl = Kubectl(kubectl_path, target.namespace, env)
+        old = kubectl.get(f"{from_kind.lower()}/{name}")
         if old is None:
-            raise cli.OperatorError(
-                f"no {from_kind} {name} in {target.namespace} to hand over from; "
-                f"is the release {target.release} installed there as a {from_kind}?"
-            )
+            finish_hand_over(target, to_kind, name, helm, kubectl, env)
+            return
     hand_over(target, to_kind, old, helm, kubectl_path, env, dry_run)
+
+
+def finish_hand_over(
+    target: Release,
+    to_kind: str,
+    name: str,
+    helm: Path,
+    kubectl: Kubectl,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """With no old workload left, a hand-over is done when the release runs `to_kind`: an
+    interrupted run may not have seen helm's upgrade through, so it runs again (an upgrade
+    that changes nothing restarts no pod). Anything else has nothing to hand over."""
+    new = kubectl.get(f"{to_kind.lower()}/{name}")
+    if new is None or release_of(new) != target.release:
+        raise cli.Refused(
+            f"no {KINDS[1 - KINDS.index(to_kind)]} {name} in {kubectl.namespace} to hand over "
+            f"from, and no {to_kind} of release {target.release} there either; is the release "
+            "installed in this namespace?"
+        )
+    print(f"== {to_kind.lower()}/{name} already runs the pods; helm upgrade finishes", flush=True)
+    switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
+    if target.value("replicaCount") is None:
+        switched = replace(
+            switched, set={**(switched.set or {}), "replicaCount": str(new["spec"]["replicas"])}
+        )
+    execute(commands(switched, helm, Path(kubectl.path)), env)

@@ -31,8 +31,18 @@ from dataclasses import replace
 
 from harness.core.tools import tool_path
 from harness.ops import cli
-from harness.ops.deploy import Release, commands, execute, release_from, stall_watch
+from harness.ops.deploy import (
+    Release,
+    commands,
+    exclusive,
+    execute,
+    refuse_unmeant_kind_switch,
+    release_from,
+    stall_watch,
+    values_of,
+)
 from harness.ops.handover import switch_kind
+from harness.ops.kubectl import Kubectl
 
 
 def _with(target: Release, **values: str) -> Release:
@@ -42,6 +52,9 @@ def _with(target: Release, **values: str) -> Release:
 def two_phase(target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False) -> None:
     """Roll out without the pool annotation, then with it."""
     helm, kubectl = tool_path("helm"), tool_path("kubectl")
+    if not dry_run:
+        namespace = Kubectl(kubectl, target.namespace, env)
+        refuse_unmeant_kind_switch(target, target.manifests(helm).workload, namespace)
     for phase, enabled in (("1/2: without public IPs", "false"), ("2/2: with public IPs", "true")):
         print(f"== phase {phase} (ipool.enabled={enabled})", flush=True)
         phase_target = _with(target, **{"ipool.enabled": enabled})
@@ -76,16 +89,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     name = cli.prog(f"harness.ops.rollouts {how}")
-    parser = argparse.ArgumentParser(prog=name, description=WAYS[how].__doc__)
+    parser = argparse.ArgumentParser(
+        prog=name, description=WAYS[how].__doc__, epilog=cli.EXIT_CODES
+    )
     cli.add_rollout_arguments(parser)
     args = parser.parse_args(argv)
 
     def roll_out() -> None:
-        target = release_from(args)
-        cli.report_tools(cli.helm_tool(), cli.kubectl_tool())
-        WAYS[how](target, dry_run=args.dry_run)
-        if not args.dry_run:
-            print(f"done: {how} of {shlex.quote(args.release)} in {args.namespace}")
+        given = release_from(args)
+        helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
+        cli.report_tools(helm, kubectl)
+        if args.dry_run:
+            WAYS[how](given, dry_run=True)
+            return
+        Kubectl(kubectl.path, given.namespace).ensure_namespace()
+        with (
+            values_of(args, given, helm.path) as target,
+            exclusive(target, helm.path, kubectl.path),
+        ):
+            WAYS[how](target)
+        print(f"done: {how} of {shlex.quote(args.release)} in {args.namespace}")
 
     return cli.run_main(name, roll_out)
 

@@ -8,10 +8,12 @@ from dataclasses import replace
 
 import pytest
 
+from harness.chart.render import helm_chart_args
 from harness.core.objects import names
 from harness.core.proc import run
 from harness.core.retry import wait_for, wait_until_gone
 from harness.core.tools import ROOT, tool_path
+from harness.ops import cli
 from harness.ops.deploy import Release, commands
 from harness.ops.handover import switch_kind
 from tests.e2e.release import ReleaseUnderTest, owner_kinds
@@ -24,8 +26,9 @@ SETTLE_S = 90.0
 
 
 def _switch_to(release: ReleaseUnderTest, kind: str, owner: str) -> None:
-    """Upgrade to `kind`; wait until only its pods are left (the old workload fully gone)."""
-    release.deploy({"workload.kind": kind})
+    """Upgrade to `kind` as meant (workload.switchKind); wait until only its pods are left
+    (the old workload fully gone)."""
+    release.deploy({"workload.kind": kind, "workload.switchKind": "true"})
 
     assert [w["kind"] for w in release.workloads()] == [kind]
 
@@ -125,7 +128,7 @@ def test_a_hand_over_whose_new_pods_never_get_ready_is_rolled_back(release: Rele
     error = done.stderr.strip().splitlines()[-1]
     print(f"\n{done.stdout[-3000:]}\n{error}")
 
-    assert done.returncode == 1
+    assert done.returncode == cli.Exit.ROLLED_BACK
     assert "stalled" in error and "0.0.0-missing" in error
     assert "rolled back: deployment/dummy-flask-app has its 3 Ready pods again" in error
     assert [w["metadata"]["uid"] for w in release.workloads()] == [before["metadata"]["uid"]]
@@ -136,3 +139,46 @@ def test_a_hand_over_whose_new_pods_never_get_ready_is_rolled_back(release: Rele
     # The scaling left no field owner behind that Helm 4's server-side apply would trip on.
     release.deploy({"image.tag": "1.5.0", "replicaCount": "2"})
     assert len(release.settled_pods("1.5.0", 2)) == 2
+
+
+def test_an_upgrade_that_forgets_the_kind_is_refused_and_changes_nothing(
+    release: ReleaseUnderTest,
+):
+    """Installed as a StatefulSet, upgraded with only a new tag (helm reuses no earlier value
+    once any is given, so the kind falls back to the default Deployment): the chart looks up
+    the running StatefulSet and refuses, before anything changes."""
+    release.deploy({"workload.kind": "StatefulSet", "replicaCount": 1, "image.tag": "1.0.0"})
+    before = release.workload()
+
+    args = helm_chart_args(
+        "upgrade", release=release.name, namespace=release.namespace, set={"image.tag": "1.5.0"}
+    )
+    done = release.kube.helm(*args, "--wait", "--timeout", "1m", check=False)
+
+    assert done.returncode != 0
+    assert (
+        "workload.kind: release dummy-flask-app runs a StatefulSet and these values render a"
+        " Deployment" in done.stderr
+    )
+    assert "scripts/migrate-to-deployment" in done.stderr
+    assert "workload.switchKind=true" in done.stderr
+    script = run(
+        [str(ROOT / "scripts" / "deploy"), "-n", release.namespace, "--set", "image.tag=1.5.0"],
+        env=release.kube.env(),
+        check=False,
+    )
+    assert script.returncode == cli.Exit.REFUSED
+    assert script.stderr.strip().splitlines()[-1] == (
+        "scripts/deploy: error: release dummy-flask-app runs a StatefulSet and these values"
+        " render a Deployment; if that is not meant, give workload.kind=StatefulSet (or"
+        " --reuse-values); to switch, hand the pods over one at a time with"
+        " scripts/migrate-to-deployment, or set workload.switchKind=true for a plain switch"
+        " (seconds without a Ready pod)"
+    )
+    assert "+ " not in script.stdout, "the script ran no command"
+
+    [after] = release.workloads()
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    history = json.loads(release.helm("history", release.name, "--output", "json"))
+    assert [r["status"] for r in history] == ["deployed"]
+    assert len(release.settled_pods("1.0.0", 1)) == 1
