@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,10 @@ ROLLOUT_TIMEOUT = "180s"
 # The namespace operator every rehearsal's helm, kubectl and scripts run as.
 OPERATOR = "ipool-operator"
 IDENTITY_DIR = SCRATCH_DIR / "identities"
+OPERATOR_SAID = (
+    "a namespace operator: a client certificate signed by the cluster's CA, with"
+    " scripts/operator-rbac.yaml's rights in the rehearsal's namespace and none elsewhere"
+)
 
 
 @dataclass
@@ -114,6 +118,8 @@ class Record:
     stall_window_s: float = STALL_WINDOW_S
     # What ran the pods; records from before the real node ran on kwok's fake nodes.
     nodes: str = "kwok nodes"
+    # Who ran helm, kubectl and the scripts; records from before ran them as the admin.
+    operator: str = ""
 
 
 def record_from_json(text: str) -> Record:
@@ -350,12 +356,12 @@ def scripted_rollout(
     note: str,
     installed: Mapping[str, str] | None = None,
     switch_to: str | None = None,
-    kill_at: str | None = None,
+    kill_at: Sequence[str] = (),
 ) -> Outcome:
     """5-6. A scripts/ rollout from a release of 1.0.0 (with `installed` values) to 1.5.0;
-    with `switch_to`, a hand-over to that kind, planned as one. With `kill_at`, the script
-    (helm and kubectl with it) is killed with SIGKILL when it prints a line starting so, and
-    the same command run again; the recorder watches both."""
+    with `switch_to`, a hand-over to that kind, planned as one. For each line of `kill_at`,
+    the script (helm and kubectl with it) is run and killed with SIGKILL when it prints a
+    line starting so; then the same command runs to the end. The recorder watches them all."""
     with r.namespace(key) as ns, r.pool(ns, REPLICAS):
         upgrade = _upgraded(_install(r, ns, installed))
         args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
@@ -363,8 +369,8 @@ def scripted_rollout(
             args += ["--set", f"{k}={v}"]
 
         def roll_out() -> bool:
-            if kill_at is not None:
-                killed_at(args, r.env(), kill_at)
+            for line in kill_at:
+                killed_at(args, r.env(), line)
             return _succeeds(lambda: execute([args], r.env()))
 
         measured = _recorded(r, ns, CHART_SELECTOR, roll_out)
@@ -548,12 +554,12 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
     "migrate-killed-script": lambda r: scripted_rollout(
         r,
         "migrate-killed-script",
-        "Deployment to StatefulSet, scripts/migrate-to-statefulset killed half-way, run again",
+        "Deployment to StatefulSet, scripts/migrate-to-statefulset killed 3 times, run again",
         "migrate-to-statefulset",
-        "SIGKILL at pod 2 of 3 (helm and kubectl with it); the same command resumed the"
-        " hand-over from what the first run wrote on the StatefulSet",
+        "SIGKILL (helm and kubectl with it) as it created the StatefulSet, at pod 2 of 3 and"
+        " as helm adopted; each rerun resumed from what was written on the StatefulSet",
         switch_to="StatefulSet",
-        kill_at="== pod 2 of 3",
+        kill_at=("  create statefulset/", "== pod 2 of 3", "== helm adopts"),
     ),
     "switch-helm": plain_kind_switch,
     "adopt-writeup-deployment": lambda r: adopted_writeup(
@@ -574,7 +580,15 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
 def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
     """Record the run next to `path` (same name, .json), then render `path` from that record."""
     today, cores = dt.date.today().isoformat(), os.cpu_count() or 1
-    record = Record(today, cores, platform.machine(), termination_delay, outcomes, nodes=NODES)
+    record = Record(
+        today,
+        cores,
+        platform.machine(),
+        termination_delay,
+        outcomes,
+        nodes=NODES,
+        operator=OPERATOR_SAID,
+    )
     records.write(path, record, record_from_json, render_doc)
 
 

@@ -154,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return
         with (
             values_of(args, target, helm.path) as reused,
-            exclusive(reused, helm.path, kubectl.path),
+            exclusive(reused, helm.path, kubectl.path, cli.command_line(name, argv)),
         ):
             removed, left = adopt(reused, args.to, helm.path, kubectl.path)
         secrets = Kubectl(kubectl.path, args.namespace).items("secrets")

@@ -14,6 +14,7 @@ import enum
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -106,6 +107,11 @@ def _interrupt(signum: int, _frame: object) -> None:
 def prog(module: str) -> str:
     """The name a command goes by: the script that ran it, else `python -m <module>`."""
     return os.environ.get("DFA_SCRIPT") or f"python -m {module}"
+
+
+def command_line(name: str, argv: Sequence[str] | None) -> str:
+    """How the user called the command `name` (its arguments, sys.argv's when not given)."""
+    return shlex.join([name, *(sys.argv[1:] if argv is None else argv)])
 
 
 def duration_seconds(text: str) -> float:

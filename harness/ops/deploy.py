@@ -283,11 +283,17 @@ def release_from(args: argparse.Namespace) -> Release:
 
 @contextlib.contextmanager
 def exclusive(
-    target: Release, helm: Path, kubectl: Path, env: Mapping[str, str] | None = None
+    target: Release,
+    helm: Path,
+    kubectl: Path,
+    command: str,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
-    """For the `with` block, hold the release's Lease, so that no other run of these scripts
-    changes it meanwhile; a revision that a dead run left pending is moved on from first."""
-    with lock.holding(kubectl, target.namespace, target.release, target.wait_for_lock, env) as held:
+    """For the `with` block, hold the release's Lease as `command` (the command line), so
+    that no other run of these scripts changes it meanwhile; a revision that a dead run
+    left pending is moved on from first."""
+    namespace, release = target.namespace, target.release
+    with lock.holding(kubectl, namespace, release, target.wait_for_lock, command, env) as held:
         pending.recover(
             Kubectl(kubectl, target.namespace, env),
             helm,
@@ -332,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with values_of(args, given, helm.path) as target:
             planned = commands(target, helm.path, kubectl.path)
             refuse_unmeant_kind_switch(target, target.manifests(helm.path).workload, namespace)
-            with exclusive(target, helm.path, kubectl.path):
+            with exclusive(target, helm.path, kubectl.path, cli.command_line(name, argv)):
                 execute(planned, watch=stall_watch(target, helm.path, kubectl.path))
 
     return cli.run_main(name, deploy)

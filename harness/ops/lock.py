@@ -20,9 +20,7 @@ import datetime as dt
 import getpass
 import json
 import os
-import shlex
 import socket
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -106,7 +104,7 @@ def cluster_user(kubectl: Kubectl) -> str:
 class ReleaseLock:
     """The Lease that lets one run at a time change `release` (module doc)."""
 
-    def __init__(self, kubectl: Kubectl, release: str, command: str | None = None) -> None:
+    def __init__(self, kubectl: Kubectl, release: str, command: str) -> None:
         self.kubectl = kubectl
         self.name = f"{release}{SUFFIX}"
         self.release = release
@@ -115,7 +113,7 @@ class ReleaseLock:
             login=getpass.getuser(),
             host=socket.gethostname(),
             pid=os.getpid(),
-            command=command or shlex.join([cli.prog("harness.ops"), *sys.argv[1:]]),
+            command=command,
         )
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -228,10 +226,12 @@ def holding(
     namespace: str,
     release: str,
     wait: str,
+    command: str,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[ReleaseLock]:
-    """Hold `release`'s Lease for the `with` block (module doc)."""
-    lock = ReleaseLock(Kubectl(kubectl_path, namespace, env), release)
+    """Hold `release`'s Lease for the `with` block (module doc), as `command` (the command
+    line that asked for it, shown to any other run)."""
+    lock = ReleaseLock(Kubectl(kubectl_path, namespace, env), release, command)
     lock.acquire(cli.duration_seconds(wait))
     try:
         yield lock

@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Kubectl(kubectl.path, given.namespace).ensure_namespace()
         with (
             values_of(args, given, helm.path) as target,
-            exclusive(target, helm.path, kubectl.path),
+            exclusive(target, helm.path, kubectl.path, cli.command_line(name, argv)),
         ):
             WAYS[how](target)
         print(f"done: {how} of {shlex.quote(args.release)} in {args.namespace}")

@@ -93,6 +93,41 @@ def test_a_deploy_killed_mid_rollout_is_finished_by_the_same_command_and_a_secon
     assert not kube.objects("leases", ns), "the run let go of the release"
 
 
+def test_sigterm_stops_deploy_and_its_helm_which_marks_the_release_failed(
+    kube: Kube, operator: Operator, operator_namespace: str, release: ReleaseUnderTest
+):
+    """SIGTERM to the script alone (as a CI runner's cancel sends it): the script passes it
+    to helm, which records the upgrade as failed rather than leaving it pending."""
+    ns = operator_namespace
+    deploy = [str(ROOT / "scripts" / "deploy"), "-n", ns, "--timeout", "3m"]
+    deploy += ["--set", "replicaCount=1"]
+    installed = run([*deploy, "--set", "image.tag=1.0.0"], env=operator.env(kube), check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    upgrade = [*deploy, "--set", "image.tag=1.5.0"]
+    stopped = start(kube, operator, upgrade)
+    wait_for(
+        lambda: revision_statuses(kube, ns, release.name)[-1:] == ["pending-upgrade"],
+        "helm to mark the upgrade pending",
+        STATE_TIMEOUT_S,
+        interval=0.2,
+    )
+    stopped.send_signal(signal.SIGTERM)
+    output, _ = stopped.communicate(timeout=60)
+    print(output[-2000:])
+
+    assert stopped.returncode == cli.Exit.INTERRUPTED
+    assert output.strip().splitlines()[-1] == (
+        "scripts/deploy: interrupted by SIGTERM; rerun the same command to go on"
+    )
+    assert revision_statuses(kube, ns, release.name) == ["deployed", "failed"]
+    assert not kube.objects("leases", ns), "the run let go of the release"
+    rerun = run(upgrade, env=operator.env(kube), check=False, timeout=400)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert "pending" not in rerun.stdout, "nothing was left pending to move on from"
+    assert len(release.settled_pods("1.5.0", 1)) == 1
+
+
 def kill_at(process: subprocess.Popen[str], line: str, timeout: float = 300) -> list[str]:
     """Read `process`'s output until a line starts with `line`, then SIGKILL its whole
     process group; the lines read."""

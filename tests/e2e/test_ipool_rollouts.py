@@ -182,9 +182,9 @@ def test_scripts_deploy_reports_a_rollout_waiting_for_a_free_ip_within_its_stall
     assert "workload.kind=StatefulSet" in error
 
 
-def test_a_hand_over_killed_half_way_and_run_again_keeps_all_but_one_pod_ready(rehearsal):
-    """The kill and the rerun together move the pods as one hand-over would: at least n-1
-    Ready, never more IPs than the pool, no pod waiting for one."""
+def test_a_hand_over_killed_at_three_steps_and_run_again_keeps_all_but_one_pod_ready(rehearsal):
+    """The killed runs and the last one together move the pods as one hand-over would: at
+    least n-1 Ready, never more IPs than the pool, no pod waiting for one."""
     outcome = scenarios.SCENARIOS["migrate-killed-script"](rehearsal)
     m = outcome.measurement
     assert m.completed
