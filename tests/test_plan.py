@@ -6,7 +6,7 @@ import pytest
 
 from harness.chart import plan
 from harness.chart.render import CI_VALUES_DIR
-from harness.ops import rollout_plan
+from harness.ops import cli, rollout_plan
 from tests.rollout_cases import FITS, STALLS, deployment
 
 
@@ -105,7 +105,8 @@ def test_markdown_report_is_one_table_row_per_kind_and_per_switch(capsys):
 
 
 def test_refused_values_still_print_the_plan_and_fail(capsys):
-    assert rollout_plan.main(["--set", "ipool.enabled=true", "--set", "ipool.size=2"]) == 1
+    refused = rollout_plan.main(["--set", "ipool.enabled=true", "--set", "ipool.size=2"])
+    assert refused == cli.Exit.REFUSED
     captured = capsys.readouterr()
     assert "refused by the chart: ipool.size: the pool holds 2 IPs" in captured.out
     assert "error: the chart refuses these values" in captured.err

@@ -467,9 +467,10 @@ def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outco
         upgraded = _succeeds(lambda: _deploy(r, upgrade))
     said = done[0].splitlines()
     removed = next((line for line in said if line.startswith("removed:")), "")
-    left = next((line for line in said if line.startswith("left: service/")), "")
-    if left:
-        removed += f"; {left.split(' if ')[0]} (a cluster admin removed it)"
+    told = any(line.startswith("left: service/") for line in said)
+    if strays and told:
+        removed += "; left: service/dummy-flask-app in default, out of the operator's reach"
+        removed += " (the script said so; a cluster admin removed it)"
     note = f"{removed}; then helm upgrade to {NEW_TAG}: {'ok' if upgraded else 'FAILED'}"
     adopted = replace(upgrade, set={**(upgrade.set or {}), "image.tag": OLD_TAG})
     return Outcome(key, title, measured, plan=_handover_planned(adopted, "StatefulSet"), note=note)

@@ -19,6 +19,12 @@ If a new pod is not Ready in time (or is held by something that does not pass, s
 harness.ops.stall), the hand-over rolls back: the new workload goes to 0, the old one back to
 its replicas, what step 1 created is deleted, and the command fails saying so. Nothing of the
 old side is deleted before every new pod is Ready.
+
+The replica count is the one the old workload runs, unless replicaCount is given. A run that
+is killed is finished by the same command: step 1 marks what it creates with where the pods
+come from and how many the old workload ran (FROM, OLD_REPLICAS), a rerun takes those objects
+up, makes only the scale steps not yet made, and with the old workload gone only lets helm
+finish its upgrade.
 """
 
 from __future__ import annotations
