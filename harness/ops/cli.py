@@ -290,7 +290,7 @@ def exit_code(error: BaseException) -> Exit:
 def run_main(name: str, body: Callable[[], int | None]) -> int:
     """Run a command's body: a failure is one line on stderr and an exit code that says what
     kind it is (Exit); SIGTERM stops it as SIGINT does, and neither leaves a traceback."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    before = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return body() or 0
     except Interrupted as stop:
@@ -309,3 +309,5 @@ def run_main(name: str, body: Callable[[], int | None]) -> int:
             file=sys.stderr,
         )
         return Exit.FAILED
+    finally:
+        signal.signal(signal.SIGTERM, before)  # a caller in the same process keeps its own

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.chart.render import helm_chart_args
-from harness.ops import deploy
+from harness.ops import cli, deploy
 from tests.e2e.release import ReleaseUnderTest
 
 pytestmark = pytest.mark.e2e
@@ -50,6 +50,6 @@ def test_the_deploy_script_refuses_invalid_values_before_calling_the_cluster(
 
     code = deploy.main(["--namespace", release.namespace, *args])
 
-    assert code == 1
+    assert code == cli.Exit.REFUSED
     assert message in capsys.readouterr().err
     assert release.contents() == before
