@@ -51,16 +51,20 @@ def revision_statuses(kube: Kube, namespace: str, release: str) -> list[str]:
     return [s["metadata"]["labels"]["status"] for s in ordered]
 
 
+def installed_then_upgrade(kube: Kube, operator: Operator, ns: str, replicas: int) -> list[str]:
+    """Install 1.0.0 with scripts/deploy as `operator`; the command that upgrades to 1.5.0."""
+    deploy = [str(ROOT / "scripts" / "deploy"), "-n", ns, "--timeout", "3m"]
+    deploy += ["--set", f"replicaCount={replicas}"]
+    installed = run([*deploy, "--set", "image.tag=1.0.0"], env=operator.env(kube), check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return [*deploy, "--set", "image.tag=1.5.0"]
+
+
 def test_a_deploy_killed_mid_rollout_is_finished_by_the_same_command_and_a_second_run_waits(
     kube: Kube, operator: Operator, operator_namespace: str, release: ReleaseUnderTest
 ):
     ns = operator_namespace
-    deploy = [str(ROOT / "scripts" / "deploy"), "-n", ns, "--timeout", "3m"]
-    deploy += ["--set", "replicaCount=2"]
-    installed = run([*deploy, "--set", "image.tag=1.0.0"], env=operator.env(kube), check=False)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-
-    upgrade = [*deploy, "--set", "image.tag=1.5.0"]
+    upgrade = installed_then_upgrade(kube, operator, ns, replicas=2)
     first = start(kube, operator, upgrade)
     try:
         wait_for(
@@ -99,12 +103,7 @@ def test_sigterm_stops_deploy_and_its_helm_which_marks_the_release_failed(
     """SIGTERM to the script alone (as a CI runner's cancel sends it): the script passes it
     to helm, which records the upgrade as failed rather than leaving it pending."""
     ns = operator_namespace
-    deploy = [str(ROOT / "scripts" / "deploy"), "-n", ns, "--timeout", "3m"]
-    deploy += ["--set", "replicaCount=1"]
-    installed = run([*deploy, "--set", "image.tag=1.0.0"], env=operator.env(kube), check=False)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-
-    upgrade = [*deploy, "--set", "image.tag=1.5.0"]
+    upgrade = installed_then_upgrade(kube, operator, ns, replicas=1)
     stopped = start(kube, operator, upgrade)
     wait_for(
         lambda: revision_statuses(kube, ns, release.name)[-1:] == ["pending-upgrade"],
