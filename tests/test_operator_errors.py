@@ -140,7 +140,7 @@ def test_an_unexpected_error_is_still_one_line_that_asks_for_a_report(capsys):
 
 @pytest.mark.parametrize(
     "script",
-    ["deploy", "rollout-two-phase", "migrate-to-statefulset", "adopt-writeup", "rollout-plan"],
+    ["deploy", "rollout-two-phase", "migrate-to-statefulset", "adopt-unmanaged", "rollout-plan"],
 )
 def test_help_lists_the_exit_codes_and_the_defaults(script):
     done = subprocess.run(
@@ -149,4 +149,5 @@ def test_help_lists_the_exit_codes_and_the_defaults(script):
     help_text = " ".join(done.stdout.split())
     assert "exit codes: 0 done; 1 failed; 2 refused" in help_text
     assert "6 forbidden; 7 another run holds the release; 130 interrupted" in help_text
-    assert "(default opseng)" in help_text and "(default dummy-flask-app)" in help_text
+    assert "(default dummy-flask-app)" in help_text
+    assert "(default: the kube context's namespace, else `default`" in help_text

@@ -140,7 +140,7 @@ ROLLOUT_SCRIPTS = [
     "rollout-two-phase",
     "migrate-to-statefulset",
     "migrate-to-deployment",
-    "adopt-writeup",
+    "adopt-unmanaged",
 ]
 
 

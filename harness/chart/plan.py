@@ -12,14 +12,14 @@ one pod be unavailable; a StatefulSet deletes a pod before creating its replacem
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from harness.chart.render import (
-    DEFAULT_NAMESPACE,
-    DEFAULT_RELEASE,
     WORKLOAD_KINDS,
     RenderError,
     render,
@@ -149,7 +149,7 @@ def handover_plan(workload: Obj, autoscaler: Obj | None = None) -> Plan:
     return replace(
         plan,
         kind=f"switch to {plan.kind} by hand-over",
-        strategy="one pod and one IP at a time (scripts/migrate-to-*, scripts/adopt-writeup)",
+        strategy="one pod and one IP at a time (scripts/migrate-to-*, scripts/adopt-unmanaged)",
         peak_pods=plan.replicas,
         min_ready=max(plan.replicas - 1, 0),
     )
@@ -158,22 +158,18 @@ def handover_plan(workload: Obj, autoscaler: Obj | None = None) -> Plan:
 def plans(
     values_files: Sequence[Path] = (),
     set: Mapping[str, str] | None = None,
-    *,
-    release: str = DEFAULT_RELEASE,
-    namespace: str = DEFAULT_NAMESPACE,
-    helm: Path | None = None,
+    **render_options: Any,
 ) -> list[Plan]:
     """One plan per workload kind, for the given values, then one per switch to that kind
-    by hand-over."""
+    by hand-over; `render_options` are render()'s (set_string, set_file, chart, helm, release,
+    namespace)."""
     found, workloads = [], []
     for kind in WORKLOAD_KINDS:
         try:
             manifests = render(
                 values_files=values_files,
                 set={**(set or {}), "workload.kind": kind},
-                release=release,
-                namespace=namespace,
-                helm=helm,
+                **render_options,
             )
         except RenderError as error:
             found.append(Plan(kind=kind, refused=error.chart_message))
@@ -186,4 +182,33 @@ def plans(
 
 
 def report(found: Sequence[Plan], configured: str | None, fmt: str = "text") -> str:
+    """The plans as text or a markdown table (for people), or JSON (for CI)."""
+    if fmt == "json":
+        return json.dumps(as_json(found, configured), indent=2) + "\n"
     return render_template(TEMPLATES, f"rollout_plan.{fmt}.j2", plans=found, configured=configured)
+
+
+def as_json(found: Sequence[Plan], configured: str | None) -> dict[str, Any]:
+    """The plans as data: each plan's fields with its peak IPs and whether the pool holds
+    them, and the configured kind (None when the chart refuses the values as given)."""
+    chosen = next((plan for plan in found if plan.kind == configured), None)
+    return {
+        "configured": configured,
+        "poolSuffices": None if chosen is None else chosen.fits,
+        "plans": [
+            {
+                "kind": plan.kind,
+                "refused": plan.refused,
+                "strategy": plan.strategy,
+                "replicas": plan.replicas,
+                "autoscaled": list(plan.autoscaled) if plan.autoscaled else None,
+                "peakPods": plan.peak_pods,
+                "minReady": plan.min_ready,
+                "pool": plan.pool,
+                "poolSize": plan.pool_size,
+                "peakIPs": plan.peak_ips,
+                "poolSuffices": plan.fits,
+            }
+            for plan in found
+        ],
+    }

@@ -124,11 +124,13 @@ def helm_chart_args(
     values_files: Sequence[str | Path] = (),
     set: Mapping[str, object] | None = None,
     set_string: Mapping[str, str] | None = None,
+    set_file: Mapping[str, str | Path] | None = None,
     kube_version: str | None = None,
 ) -> list[str]:
     """Arguments after the binary for `helm template|install|upgrade <release> <chart>`.
 
-    Values are passed in the order helm merges them: files, then --set, then --set-string.
+    Values are passed in the order helm merges them: files, then --set, --set-string and
+    --set-file.
     """
     args = [command, release, str(chart), "--namespace", namespace]
     for path in values_files:
@@ -137,6 +139,8 @@ def helm_chart_args(
         args += ["--set", pair]
     for pair in set_string_pairs(set_string):
         args += ["--set-string", pair]
+    for pair in set_string_pairs(set_file):
+        args += ["--set-file", pair]
     if kube_version:
         args += ["--kube-version", kube_version]
     return args
@@ -147,6 +151,7 @@ def render(
     *,
     set: Mapping[str, object] | None = None,
     set_string: Mapping[str, str] | None = None,
+    set_file: Mapping[str, str | Path] | None = None,
     values_files: Sequence[str | Path] = (),
     kube_version: str | None = None,
     release: str = DEFAULT_RELEASE,
@@ -155,14 +160,15 @@ def render(
     chart: Path = CHART_DIR,
 ) -> Manifests:
     """Render the chart (or another copy of it at `chart`); `values` is passed as a values
-    file after `values_files`.
+    file after `values_files`, `set_file` (helm's --set-file KEY=PATH) after the rest.
 
     Raises RenderError, with helm's stderr, when helm (or the renderer standing for it)
-    refuses the chart or the values. The persistent renderer has the project's chart loaded,
-    so another `chart` always goes through `helm template`.
+    refuses the chart or the values. The persistent renderer has the project's chart loaded
+    and takes no --set-file, so another `chart`, or a `set_file`, goes through
+    `helm template`.
     """
     helm = helm or tool_path("helm")
-    renderer = persistent_renderer(helm) if chart == CHART_DIR else None
+    renderer = persistent_renderer(helm) if chart == CHART_DIR and not set_file else None
     key = json.dumps(
         [
             str(helm),
@@ -171,6 +177,7 @@ def render(
             values,
             set,
             set_string,
+            set_file,
             [str(p) for p in values_files],
             kube_version,
             release,
@@ -186,7 +193,16 @@ def render(
             )
         else:
             _cache[key] = _render_with_helm(
-                helm, chart, values, set, set_string, values_files, kube_version, release, namespace
+                helm,
+                chart,
+                values,
+                set,
+                set_string,
+                set_file,
+                values_files,
+                kube_version,
+                release,
+                namespace,
             )
     return _cache[key]
 
@@ -197,6 +213,7 @@ def _render_with_helm(
     values: Mapping[str, Any] | None,
     set: Mapping[str, object] | None,
     set_string: Mapping[str, str] | None,
+    set_file: Mapping[str, str | Path] | None,
     values_files: Sequence[str | Path],
     kube_version: str | None,
     release: str,
@@ -218,6 +235,7 @@ def _render_with_helm(
             values_files=files,
             set=set,
             set_string=set_string,
+            set_file=set_file,
             kube_version=kube_version,
         )
         try:
@@ -429,8 +447,8 @@ def set_pairs(set: Mapping[str, object] | None) -> list[str]:
     return [f"{key}={_set_literal(value)}" for key, value in (set or {}).items()]
 
 
-def set_string_pairs(set_string: Mapping[str, str] | None) -> list[str]:
-    """The `key=value` of each --set-string flag."""
+def set_string_pairs(set_string: Mapping[str, str | Path] | None) -> list[str]:
+    """The `key=value` of each --set-string (or --set-file) flag."""
     return [f"{key}={value}" for key, value in (set_string or {}).items()]
 
 

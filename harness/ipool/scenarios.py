@@ -365,6 +365,8 @@ def scripted_rollout(
     with r.namespace(key) as ns, r.pool(ns, REPLICAS):
         upgrade = _upgraded(_install(r, ns, installed))
         args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
+        if script.startswith("migrate-to-"):
+            args.append("--yes")  # the old workload is deleted: said on a terminal, not here
         for k, v in (upgrade.set or {}).items():
             args += ["--set", f"{k}={v}"]
 
@@ -427,7 +429,7 @@ def plain_kind_switch(r: Rehearsal) -> Outcome:
 
 def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outcome:
     """7. The write-up's objects, applied with kubectl as it did, brought under a release of
-    the chart by scripts/adopt-writeup (a StatefulSet in the end), then upgraded to 1.5.0."""
+    the chart by scripts/adopt-unmanaged (a StatefulSet in the end), then upgraded to 1.5.0."""
     documents = list(yaml.safe_load_all(manifest.read_text()))
     with r.namespace(key) as ns, r.pool(WRITEUP_POOL, REPLICAS):
         for document in documents:
@@ -439,7 +441,8 @@ def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outco
         execute(
             [rollout_status(kubectl, ns, f"{kind.lower()}/{RELEASE}", ROLLOUT_TIMEOUT)], r.env()
         )
-        adopt = [str(ROOT / "scripts" / "adopt-writeup"), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
+        adopt = [str(ROOT / "scripts" / "adopt-unmanaged"), "-n", ns, "--yes"]
+        adopt += ["--timeout", ROLLOUT_TIMEOUT]
         adopt += ["--set", "ipool.enabled=true", "--set", f"image.tag={OLD_TAG}"]
         done: list[str] = []
 
@@ -567,13 +570,13 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
         r,
         WRITEUP_MANIFEST,
         "adopt-writeup-deployment",
-        "The write-up's Deployment adopted, scripts/adopt-writeup (to a StatefulSet)",
+        "The write-up's Deployment adopted, scripts/adopt-unmanaged (to a StatefulSet)",
     ),
     "adopt-writeup-statefulset": lambda r: adopted_writeup(
         r,
         WRITEUP_STATEFULSET,
         "adopt-writeup-statefulset",
-        "The write-up's StatefulSet adopted, scripts/adopt-writeup (through a Deployment)",
+        "The write-up's StatefulSet adopted, scripts/adopt-unmanaged (through a Deployment)",
     ),
 }
 

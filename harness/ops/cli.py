@@ -12,16 +12,18 @@ from __future__ import annotations
 import argparse
 import enum
 import json
+import math
 import os
 import re
 import shlex
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.chart.render import DEFAULT_NAMESPACE, DEFAULT_RELEASE, RenderError
+from harness.chart.render import DEFAULT_RELEASE, RenderError
 from harness.core.proc import CommandError, run
 from harness.core.retry import WaitTimeout
 from harness.core.tools import ToolError, tool_path
@@ -131,43 +133,127 @@ def _duration(text: str) -> str:
     return text
 
 
-def parse_set_args(pairs: Sequence[str]) -> dict[str, str]:
+def parse_set_args(pairs: Sequence[str], flag: str = "--set") -> dict[str, str]:
     """`KEY=VALUE` command-line arguments as the `set` mapping of `render()`."""
     parsed = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise Refused(f"--set takes KEY=VALUE, got {pair!r}")
+            raise Refused(f"{flag} takes KEY=VALUE, got {pair!r}")
         parsed[key] = value
     return parsed
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """When a command's whole run must end: its --timeout, counted from the start."""
+
+    timeout: str
+    ends: float
+
+    @classmethod
+    def start(cls, timeout: str, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(timeout, clock() + duration_seconds(timeout))
+
+    def seconds_left(self, clock: Callable[[], float] = time.monotonic) -> float:
+        return max(0.0, self.ends - clock())
+
+    def passed(self, grace_s: float = 0.0, clock: Callable[[], float] = time.monotonic) -> bool:
+        return clock() >= self.ends + grace_s
+
+    def left(self, clock: Callable[[], float] = time.monotonic) -> str:
+        """What is left, as the duration helm and kubectl take (at least 1s)."""
+        return f"{max(1, math.ceil(self.seconds_left(clock)))}s"
+
+
 def add_values_arguments(parser: argparse.ArgumentParser) -> None:
-    """The release and values options, spelled as helm spells them."""
+    """The release, chart, values and cluster options, spelled as helm spells them."""
     parser.add_argument(
         "--release", default=DEFAULT_RELEASE, help=f"release name (default {DEFAULT_RELEASE})"
     )
     parser.add_argument(
         "--namespace",
         "-n",
-        default=DEFAULT_NAMESPACE,
-        help=f"the release's namespace (default {DEFAULT_NAMESPACE})",
+        help="the release's namespace (default: the kube context's namespace, else `default`,"
+        " as helm takes it)",
     )
-    parser.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE")
     parser.add_argument(
-        "--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE"
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="the kubeconfig to use (default: the files in KUBECONFIG, else ~/.kube/config)",
     )
+    parser.add_argument(
+        "--kube-context", metavar="NAME", help="the kubeconfig context to use (default: current)"
+    )
+    parser.add_argument(
+        "--chart",
+        metavar="REF",
+        help="the chart: a directory, a .tgz, REPO/NAME or oci://… (default: charts/"
+        "dummy-flask-app next to this script)",
+    )
+    parser.add_argument(
+        "--version",
+        metavar="VERSION",
+        help="the chart version to take from a repository or OCI registry (default: newest)",
+    )
+    parser.add_argument(
+        "--values",
+        "-f",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a values file (repeat; later ones win)",
+    )
+    for flag, what in (
+        ("--set", "KEY=VALUE"),
+        ("--set-string", "KEY=STRING: the value stays a string (a numeric image.tag)"),
+        ("--set-file", "KEY=PATH: the value is the file's content"),
+    ):
+        parser.add_argument(
+            flag,
+            dest=flag.removeprefix("--").replace("-", "_") + "_values",
+            action="append",
+            default=[],
+            metavar=what.split(":")[0],
+            help=f"set {what} (repeat; merged after -f, in this order, as helm does)",
+        )
 
 
-def add_rollout_arguments(parser: argparse.ArgumentParser) -> None:
-    """What every command that rolls out takes: the values, a timeout and a dry run."""
+def confirm(name: str, deleted: Sequence[str], yes: bool) -> None:
+    """Go on only when the user agrees that `deleted` will be deleted: `--yes`, or "y" typed
+    at the terminal. Without a terminal to ask on, and without --yes, nothing is done."""
+    if yes or not deleted:
+        return
+    what = "; ".join(deleted)
+    if not sys.stdin.isatty():
+        raise Refused(f"this deletes {what}; give --yes to go ahead (no terminal to ask on)")
+    print(f"{name}: this deletes {what}.", file=sys.stderr)
+    print("Go on? [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise Refused("not confirmed; nothing was changed")
+
+
+def add_rollout_arguments(parser: argparse.ArgumentParser, *, deletes: str = "") -> None:
+    """What every command that rolls out takes: the values, a timeout and a dry run; and
+    `--yes` when the command `deletes` something (said in its help)."""
     add_values_arguments(parser)
     parser.add_argument(
         "--timeout",
         default=DEFAULT_TIMEOUT,
         type=_duration,
-        help=f"how long each wait may take, as helm takes it (default {DEFAULT_TIMEOUT})",
+        help=f"how long the whole run may take, waiting for the lock included (default"
+        f" {DEFAULT_TIMEOUT}); helm and kubectl get what is left of it",
     )
+    if deletes:
+        parser.add_argument(
+            "--yes",
+            "-y",
+            action="store_true",
+            help=f"delete without asking: {deletes} (without --yes the command asks at a"
+            " terminal, and refuses without one)",
+        )
     parser.add_argument(
         "--stall-timeout",
         default=DEFAULT_STALL,

@@ -1,6 +1,7 @@
 """Install or upgrade the release and wait for its rollout, whichever kind it renders.
 
-    scripts/deploy [--release NAME] [-n NAMESPACE] [-f FILE ...] [--set KEY=VALUE ...]
+    scripts/deploy [-n NAMESPACE] [--kube-context NAME] [--kubeconfig FILE] [--release NAME]
+                   [--chart REF [--version V]] [-f FILE ...] [--set[-string|-file] K=V ...]
                    [--reuse-values] [--timeout 10m] [--stall-timeout 30s] [--dry-run]
                    [--wait-for-lock 0s] [--uninstall-pending]
 
@@ -29,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from harness.chart.render import (
+    CHART_DIR,
     DEFAULT_NAMESPACE,
     DEFAULT_RELEASE,
     Manifests,
@@ -37,7 +39,7 @@ from harness.chart.render import (
 )
 from harness.core.objects import Obj
 from harness.core.proc import run as run_command
-from harness.ops import cli, lock, pending
+from harness.ops import chartref, cli, kubeconfig, lock, pending
 from harness.ops.kubectl import Kubectl
 from harness.ops.stall import StallWatch
 
@@ -46,6 +48,7 @@ STOP_TIMEOUT_S = 10.0
 # How long helm may take, once signalled, to record the release as failed and exit.
 HELM_STOP_S = 30.0
 KEPT_ERROR_LINES = 20
+DEADLINE_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,28 +63,68 @@ class Release:
     wait_for_lock: str = "0s"
     # Whether a first install left pending may be uninstalled (harness.ops.pending).
     uninstall_pending: bool = False
+    set_string: Mapping[str, str] | None = None
+    set_file: Mapping[str, str] | None = None  # KEY=PATH, as helm's --set-file
+    chart: Path = CHART_DIR  # a chart directory or .tgz (harness.ops.chartref fetches others)
+    # When the whole run must end: `timeout` from when the release was described.
+    deadline: cli.Deadline | None = None
+
+    def __post_init__(self) -> None:
+        if self.deadline is None:
+            object.__setattr__(self, "deadline", cli.Deadline.start(self.timeout))
+
+    def time_left(self) -> str:
+        """The --timeout for the next helm or kubectl wait: what is left of the run's."""
+        assert self.deadline is not None
+        if self.deadline.passed():
+            raise DeployTimeout(f"the run ran out its --timeout {self.deadline.timeout}")
+        return self.deadline.left()
+
+    def with_set(self, **values: str) -> Release:
+        """This release with `values` given by --set on top of its own."""
+        return replace(self, set={**(self.set or {}), **values})
+
+    def chart_args(self, command: str) -> list[str]:
+        """helm's arguments after the binary for `command` (upgrade, template) of this
+        release, its chart and values."""
+        return helm_chart_args(
+            command,
+            release=self.release,
+            namespace=self.namespace,
+            chart=self.chart,
+            values_files=self.values_files,
+            set=self.set,
+            set_string=self.set_string,
+            set_file=self.set_file,
+        )
 
     def manifests(self, helm: Path) -> Manifests:
         """The chart rendered with this release's values; refuses values the chart refuses."""
         return render(
             values_files=self.values_files,
             set=self.set,
+            set_string=self.set_string,
+            set_file=self.set_file,
             release=self.release,
             namespace=self.namespace,
             helm=helm,
+            chart=self.chart,
         )
 
     def value(self, *path: str) -> object:
         """The value at `path` as helm merges what this release gives (values files in
-        order, then --set), or None when none of them sets it."""
-        given = (self.set or {}).get(".".join(path))
-        if given is not None:
-            return given
+        order, then --set, --set-string, --set-file), or None when none of them sets it."""
+        key = ".".join(path)
+        if key in (self.set_file or {}):
+            return Path((self.set_file or {})[key]).read_text()
+        for given in (self.set_string, self.set):
+            if key in (given or {}):
+                return (given or {})[key]
         found = None
         for file in self.values_files:
             node = yaml.safe_load(file.read_text()) or {}
-            for key in path:
-                node = node.get(key) if isinstance(node, dict) else None
+            for part in path:
+                node = node.get(part) if isinstance(node, dict) else None
             found = found if node is None else node
         return found
 
@@ -108,24 +151,11 @@ def refuse_unmeant_kind_switch(target: Release, workload: Obj, kubectl: Kubectl)
 def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
     """The helm and kubectl commands that roll `target` out, after a render check."""
     workload = target.manifests(helm).workload
-    upgrade = helm_chart_args(
-        "upgrade",
-        release=target.release,
-        namespace=target.namespace,
-        values_files=target.values_files,
-        set=target.set,
-    )
     resource = f"{workload['kind'].lower()}/{workload['metadata']['name']}"
+    timeout = target.time_left()
     return [
-        [
-            str(helm),
-            *upgrade,
-            "--install",
-            "--wait",
-            "--timeout",
-            target.timeout,
-        ],
-        rollout_status(kubectl, target.namespace, resource, target.timeout),
+        [str(helm), *target.chart_args("upgrade"), "--install", "--wait", "--timeout", timeout],
+        rollout_status(kubectl, target.namespace, resource, timeout),
     ]
 
 
@@ -155,9 +185,11 @@ def execute(
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
     watch: StallWatch | None = None,
+    deadline: cli.Deadline | None = None,
 ) -> None:
     """Run each command in turn, echoing it and streaming its output; stop at a failure, or
-    when `watch` finds the rollout stalled (then the running command is stopped).
+    when `watch` finds the rollout stalled, or when `deadline` has passed (then the running
+    command is stopped).
 
     A SIGINT or SIGTERM that reaches this process is passed on to the running command (helm
     then records the release as failed, so that the next run can upgrade it) before the
@@ -172,7 +204,7 @@ def execute(
         errors = _Tee(process)
         errors.start()
         try:
-            code = _wait(process, watch)
+            code = _wait(process, watch, deadline)
         except BaseException as stop:
             _stop(process, _signal_for(stop))
             raise
@@ -206,13 +238,19 @@ def _signal_for(stop: BaseException) -> int:
     return signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
 
 
-def _wait(process: subprocess.Popen[str], watch: StallWatch | None) -> int:
+def _wait(
+    process: subprocess.Popen[str], watch: StallWatch | None, deadline: cli.Deadline | None
+) -> int:
     while True:
         try:
             return process.wait(WATCH_INTERVAL_S)
         except subprocess.TimeoutExpired:
             if watch is not None:
                 watch.check()
+            # helm and kubectl were given what was left of the run: past it (and a grace for
+            # them to say so themselves), the run has outlived its --timeout.
+            if deadline is not None and deadline.passed(DEADLINE_GRACE_S):
+                raise DeployTimeout(f"the run ran out its --timeout {deadline.timeout}") from None
 
 
 def _stop(process: subprocess.Popen[str], signum: int) -> None:
@@ -267,18 +305,29 @@ def values_of(
     return reusing_values(given, helm) if args.reuse_values else contextlib.nullcontext(given)
 
 
-def release_from(args: argparse.Namespace) -> Release:
-    """The release that `cli.add_rollout_arguments`' options describe."""
-    return Release(
-        args.release,
-        args.namespace,
-        tuple(args.values),
-        cli.parse_set_args(args.set_values),
-        args.timeout,
-        args.stall_timeout,
-        args.wait_for_lock,
-        args.uninstall_pending,
-    )
+@contextlib.contextmanager
+def described(args: argparse.Namespace, helm: Path) -> Iterator[Release]:
+    """For the `with` block, the release that `cli.add_values_arguments`' options (and
+    `cli.add_rollout_arguments`', when the command takes them) describe: in the namespace and
+    cluster they choose (harness.ops.kubeconfig), with the chart they name
+    (harness.ops.chartref). Its --timeout starts now."""
+    with (
+        kubeconfig.selected(args.namespace, args.kubeconfig, args.kube_context) as namespace,
+        chartref.local_chart(args.chart, args.version, helm) as chart,
+    ):
+        yield Release(
+            release=args.release,
+            namespace=namespace,
+            values_files=tuple(args.values),
+            set=cli.parse_set_args(args.set_values),
+            set_string=cli.parse_set_args(args.set_string_values, "--set-string"),
+            set_file=cli.parse_set_args(args.set_file_values, "--set-file"),
+            chart=chart,
+            timeout=getattr(args, "timeout", cli.DEFAULT_TIMEOUT),
+            stall_timeout=getattr(args, "stall_timeout", cli.DEFAULT_STALL),
+            wait_for_lock=getattr(args, "wait_for_lock", "0s"),
+            uninstall_pending=getattr(args, "uninstall_pending", False),
+        )
 
 
 @contextlib.contextmanager
@@ -327,19 +376,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def deploy() -> None:
-        given = release_from(args)
         helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
         cli.report_tools(helm, kubectl)
-        if args.dry_run:
-            execute(commands(given, helm.path, kubectl.path), dry_run=True)
-            return
-        namespace = Kubectl(kubectl.path, given.namespace)
-        namespace.ensure_namespace()
-        with values_of(args, given, helm.path) as target:
-            planned = commands(target, helm.path, kubectl.path)
-            refuse_unmeant_kind_switch(target, target.manifests(helm.path).workload, namespace)
-            with exclusive(target, helm.path, kubectl.path, cli.command_line(name, argv)):
-                execute(planned, watch=stall_watch(target, helm.path, kubectl.path))
+        with described(args, helm.path) as given:
+            if args.dry_run:
+                execute(commands(given, helm.path, kubectl.path), dry_run=True)
+                return
+            namespace = Kubectl(kubectl.path, given.namespace)
+            namespace.ensure_namespace()
+            with values_of(args, given, helm.path) as target:
+                workload = target.manifests(helm.path).workload  # refuses bad values
+                refuse_unmeant_kind_switch(target, workload, namespace)
+                with exclusive(target, helm.path, kubectl.path, cli.command_line(name, argv)):
+                    planned = commands(target, helm.path, kubectl.path)  # what time is left
+                    watch = stall_watch(target, helm.path, kubectl.path)
+                    execute(planned, watch=watch, deadline=target.deadline)
 
     return cli.run_main(name, deploy)
 

@@ -118,7 +118,8 @@ class HandOver:
     # The new workload first, then what its pods need (headless Service, ServiceAccount).
     new_objects: list[Obj]
     replicas: int
-    timeout_s: float
+    # The run's end: the hand-over's waits share it; a roll back gets its --timeout afresh.
+    deadline: cli.Deadline
     old_replicas: int | None = None  # when the old workload runs another count
     # The new objects are created and scaled under helm's own field manager (its binary's
     # name), so that Helm 4's server-side apply finds every field its own after adopting
@@ -213,7 +214,13 @@ class HandOver:
         return {**obj, "metadata": {**metadata, "annotations": annotations}}
 
     def _wait_for_pods(
-        self, workload: Workload, count: int, *, ready: bool, watch: StallWatch | None = None
+        self,
+        workload: Workload,
+        count: int,
+        *,
+        ready: bool,
+        watch: StallWatch | None = None,
+        deadline: cli.Deadline | None = None,
     ) -> None:
         def reached() -> bool:
             pods = pods_of(self.kubectl, workload)
@@ -230,16 +237,18 @@ class HandOver:
         )
         # Only a failed kubectl call is worth another look: a refusal (Forbidden) or a bug
         # (a KeyError) would fail again on every poll until the timeout.
-        wait_for(reached, what, self.timeout_s, POLL_S, transient=(CommandError,))
+        seconds = (deadline or self.deadline).seconds_left()
+        wait_for(reached, what, seconds, POLL_S, transient=(CommandError,))
 
     def _roll_back(self, new: Workload) -> None:
         print(f"== rolling back to {self.old.resource}", flush=True)
+        again = cli.Deadline.start(self.deadline.timeout)
         self._scale_new(0)
-        self._wait_for_pods(new, 0, ready=False)
+        self._wait_for_pods(new, 0, ready=False, deadline=again)
         old_replicas = self.replicas if self.old_replicas is None else self.old_replicas
         self.kubectl.scale(self.old.resource, old_replicas)
         self.kubectl.forget_scaling(self.old.resource)
-        self._wait_for_pods(self.old, old_replicas, ready=True)
+        self._wait_for_pods(self.old, old_replicas, ready=True, deadline=again)
         for resource in reversed(self.created or []):
             self.kubectl("delete", resource, "--wait=true")
 
@@ -257,7 +266,7 @@ def hand_over(
 ) -> None:
     """Hand `old`'s pods over to the release's `to_kind` workload, then let the release adopt
     it (the module doc); `before_helm` runs between the two. A dry run prints the steps."""
-    switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
+    switched = target.with_set(**{"workload.kind": to_kind})
     if old is not None and target.value("replicaCount") is None:
         switched = _keeping_replicas(
             switched, old, helm, Kubectl(kubectl_path, target.namespace, env)
@@ -276,7 +285,6 @@ def hand_over(
         if (o["kind"] == "Service" and o["spec"].get("clusterIP") == "None")
         or o["kind"] == "ServiceAccount"
     ]
-    upgrade = commands(switched, helm, kubectl_path)
     if old is None:
         old_name = f"{KINDS[1 - KINDS.index(to_kind)].lower()}/{new_workload['metadata']['name']}"
     else:
@@ -295,7 +303,7 @@ def hand_over(
             f"# then, per pod: scale {old_name} down by one, wait until the pod is gone; "
             f"scale {new_name} up by one, wait until it is Ready"
         )
-        execute(upgrade, env, dry_run=True)
+        execute(commands(switched, helm, kubectl_path), env, dry_run=True)
         return
     assert old is not None
     HandOver(
@@ -303,14 +311,16 @@ def hand_over(
         Workload(old["kind"], old["metadata"]["name"], old["metadata"]["uid"]),
         adoptable([new_workload, *extra], target.release, target.namespace),
         int(new_workload["spec"]["replicas"]),
-        cli.duration_seconds(target.timeout),
+        target.deadline,
         old_replicas=int(old["spec"].get("replicas", 1)),
         field_manager=helm.name,
         watch=lambda: stall_watch(switched, helm, kubectl_path, env),
     ).run()
     before_helm()
     print(f"== helm adopts {new_name}", flush=True)
-    execute(upgrade, env, watch=stall_watch(switched, helm, kubectl_path, env))
+    upgrade = commands(switched, helm, kubectl_path)  # helm gets what is left of the run
+    watch = stall_watch(switched, helm, kubectl_path, env)
+    execute(upgrade, env, watch=watch, deadline=target.deadline)
 
 
 def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> Release:
@@ -335,7 +345,7 @@ def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -
             "--set replicaCount=N to change it, and give it to later upgrades too",
             flush=True,
         )
-    return replace(target, set={**(target.set or {}), "replicaCount": str(running)})
+    return target.with_set(replicaCount=str(running))
 
 
 def switch_kind(
@@ -345,8 +355,10 @@ def switch_kind(
     kubectl_path: Path,
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    confirm: Callable[[Sequence[str]], None] = lambda deleted: None,
 ) -> None:
-    """Hand the release's pods over to a `to_kind` workload; helm then deletes the old one."""
+    """Hand the release's pods over to a `to_kind` workload; helm then deletes the old one,
+    which `confirm` is told before anything changes."""
     if to_kind not in KINDS:
         raise cli.Refused(f"the kind to switch to must be one of {', '.join(KINDS)}")
     from_kind = KINDS[1 - KINDS.index(to_kind)]
@@ -358,6 +370,9 @@ def switch_kind(
         if old is None:
             finish_hand_over(target, to_kind, name, helm, kubectl, env)
             return
+        confirm(
+            [f"{from_kind.lower()}/{name} in {target.namespace}, once its pods are handed over"]
+        )
     hand_over(target, to_kind, old, helm, kubectl_path, env, dry_run)
 
 
@@ -380,9 +395,7 @@ def finish_hand_over(
             "installed in this namespace?"
         )
     print(f"== {to_kind.lower()}/{name} already runs the pods; helm upgrade finishes", flush=True)
-    switched = replace(target, set={**(target.set or {}), "workload.kind": to_kind})
+    switched = target.with_set(**{"workload.kind": to_kind})
     if target.value("replicaCount") is None:
-        switched = replace(
-            switched, set={**(switched.set or {}), "replicaCount": str(new["spec"]["replicas"])}
-        )
-    execute(commands(switched, helm, Path(kubectl.path)), env)
+        switched = switched.with_set(replicaCount=str(new["spec"]["replicas"]))
+    execute(commands(switched, helm, Path(kubectl.path)), env, deadline=target.deadline)

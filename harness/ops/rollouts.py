@@ -1,9 +1,8 @@
 """Rollouts that respect a fixed IP pool: the two-phase way and the switches of kind.
 
-    scripts/rollout-two-phase      [-n NAMESPACE] [--release NAME] [-f FILE ...] [--set K=V ...]
-                                   [--timeout 10m] [--stall-timeout 30s] [--dry-run]
-    scripts/migrate-to-statefulset (the same options)
-    scripts/migrate-to-deployment  (the same options)
+    scripts/rollout-two-phase      [scripts/deploy's options]
+    scripts/migrate-to-statefulset [scripts/deploy's options] [--yes]
+    scripts/migrate-to-deployment  [scripts/deploy's options] [--yes]
 
 (`python -m harness.ops.rollouts two-phase|to-statefulset|to-deployment ...` without the
 scripts.)
@@ -18,7 +17,8 @@ least replicaCount - 1 pods stay Ready, and a pod that does not become Ready rol
 hand-over back. A plain `helm upgrade --set workload.kind=...` also completes, but with a
 few seconds without a Ready pod.
 
-All take helm's own -f/--set and talk to the cluster in KUBECONFIG.
+All take helm's own options (harness.ops.cli), and the cluster and namespace are chosen as
+helm chooses them (harness.ops.kubeconfig).
 """
 
 from __future__ import annotations
@@ -26,18 +26,17 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 
 from harness.core.tools import tool_path
 from harness.ops import cli
 from harness.ops.deploy import (
     Release,
     commands,
+    described,
     exclusive,
     execute,
     refuse_unmeant_kind_switch,
-    release_from,
     stall_watch,
     values_of,
 )
@@ -45,38 +44,49 @@ from harness.ops.handover import switch_kind
 from harness.ops.kubectl import Kubectl
 
 
-def _with(target: Release, **values: str) -> Release:
-    return replace(target, set={**(target.set or {}), **values})
-
-
 def two_phase(target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False) -> None:
-    """Roll out without the pool annotation, then with it."""
+    """Roll out once without the pool annotation, so that new pods need no IP, then again
+    with it; the pods have no public IP from the first rollout until the second ends."""
     helm, kubectl = tool_path("helm"), tool_path("kubectl")
     if not dry_run:
         namespace = Kubectl(kubectl, target.namespace, env)
         refuse_unmeant_kind_switch(target, target.manifests(helm).workload, namespace)
     for phase, enabled in (("1/2: without public IPs", "false"), ("2/2: with public IPs", "true")):
         print(f"== phase {phase} (ipool.enabled={enabled})", flush=True)
-        phase_target = _with(target, **{"ipool.enabled": enabled})
+        phase_target = target.with_set(**{"ipool.enabled": enabled})
         planned = commands(phase_target, helm, kubectl)
-        execute(planned, env, dry_run, stall_watch(phase_target, helm, kubectl, env))
+        watch = stall_watch(phase_target, helm, kubectl, env)
+        execute(planned, env, dry_run, watch, target.deadline)
 
 
 def to_statefulset(
-    target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False
+    target: Release,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    confirm: Callable[[Sequence[str]], None] = lambda deleted: None,
 ) -> None:
-    """Hand the Deployment's pods over to a StatefulSet one at a time (harness.ops.handover)."""
-    switch_kind(target, "StatefulSet", tool_path("helm"), tool_path("kubectl"), env, dry_run)
+    """Hand the release's Deployment pods over to a StatefulSet one pod, and one IP, at a
+    time, then let the release adopt it; helm then deletes the Deployment."""
+    switch_kind(
+        target, "StatefulSet", tool_path("helm"), tool_path("kubectl"), env, dry_run, confirm
+    )
 
 
 def to_deployment(
-    target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False
+    target: Release,
+    env: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    confirm: Callable[[Sequence[str]], None] = lambda deleted: None,
 ) -> None:
-    """Hand the StatefulSet's pods over to a Deployment one at a time (harness.ops.handover)."""
-    switch_kind(target, "Deployment", tool_path("helm"), tool_path("kubectl"), env, dry_run)
+    """Hand the release's StatefulSet pods over to a Deployment one pod, and one IP, at a
+    time, then let the release adopt it; helm then deletes the StatefulSet."""
+    switch_kind(
+        target, "Deployment", tool_path("helm"), tool_path("kubectl"), env, dry_run, confirm
+    )
 
 
 WAYS = {"two-phase": two_phase, "to-statefulset": to_statefulset, "to-deployment": to_deployment}
+MIGRATIONS = {"to-statefulset": "the Deployment", "to-deployment": "the StatefulSet"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,25 +100,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     name = cli.prog(f"harness.ops.rollouts {how}")
     parser = argparse.ArgumentParser(
-        prog=name, description=WAYS[how].__doc__, epilog=cli.EXIT_CODES
+        prog=name, description=" ".join(WAYS[how].__doc__.split()), epilog=cli.EXIT_CODES
     )
-    cli.add_rollout_arguments(parser)
+    deletes = MIGRATIONS.get(how, "")
+    if deletes:
+        deletes = f"{deletes} (at 0 replicas) once its pods are handed over"
+    cli.add_rollout_arguments(parser, deletes=deletes)
     args = parser.parse_args(argv)
 
     def roll_out() -> None:
-        given = release_from(args)
         helm, kubectl = cli.helm_tool(), cli.kubectl_tool()
         cli.report_tools(helm, kubectl)
-        if args.dry_run:
-            WAYS[how](given, dry_run=True)
-            return
-        Kubectl(kubectl.path, given.namespace).ensure_namespace()
-        with (
-            values_of(args, given, helm.path) as target,
-            exclusive(target, helm.path, kubectl.path, cli.command_line(name, argv)),
-        ):
-            WAYS[how](target)
-        print(f"done: {how} of {shlex.quote(args.release)} in {args.namespace}")
+        with described(args, helm.path) as given:
+            if args.dry_run:
+                WAYS[how](given, dry_run=True)
+                return
+            Kubectl(kubectl.path, given.namespace).ensure_namespace()
+            extra = {"confirm": lambda d: cli.confirm(name, d, args.yes)} if deletes else {}
+            with (
+                values_of(args, given, helm.path) as target,
+                exclusive(target, helm.path, kubectl.path, cli.command_line(name, argv)),
+            ):
+                WAYS[how](target, **extra)
+            print(f"done: {how} of {shlex.quote(given.release)} in {given.namespace}")
 
     return cli.run_main(name, roll_out)
 

@@ -154,7 +154,7 @@ def test_an_adoption_killed_while_helm_adopts_is_finished_by_the_same_command(
     kube.kubectl("apply", "-f", "-", input=yaml.safe_dump(writeup))
     kube.kubectl("rollout", "status", "deployment/dummy-flask-app", "-n", ns, "--timeout=3m")
 
-    adopt = [str(ROOT / "scripts" / "adopt-writeup"), "-n", ns, "--timeout", "3m"]
+    adopt = [str(ROOT / "scripts" / "adopt-unmanaged"), "-n", ns, "--yes", "--timeout", "3m"]
     adopt += ["--to", "StatefulSet", "--set", "image.tag=1.0.0"]
     kill_at(start(kube, operator, adopt), "== helm adopts")
 

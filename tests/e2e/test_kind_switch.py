@@ -114,6 +114,7 @@ def test_a_hand_over_whose_new_pods_never_get_ready_is_rolled_back(release: Rele
     done = run(
         [
             str(ROOT / "scripts" / "migrate-to-statefulset"),
+            "--yes",
             "-n",
             release.namespace,
             "--set",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.core.proc import run
 from harness.core.tools import ROOT, tool_path
@@ -30,15 +32,38 @@ def as_operator(kube: Kube, operator: Operator, *command: str, timeout: float = 
     return done
 
 
+def in_a_context_of_its_own(operator: Operator, namespace: str, folder: Path) -> Path:
+    """The operator's kubeconfig with a second context, `work`, whose namespace is
+    `namespace` (the current context names none)."""
+    config = yaml.safe_load(operator.kubeconfig.read_text())
+    [context] = config["contexts"]
+    config["contexts"].append(
+        {"name": "work", "context": {**context["context"], "namespace": namespace}}
+    )
+    written = folder / "operator-work.kubeconfig"
+    written.write_text(yaml.safe_dump(config))
+    written.chmod(0o600)
+    return written
+
+
 def test_a_namespace_operator_installs_upgrades_tests_and_rolls_back_the_release(
-    kube: Kube, operator: Operator, operator_namespace: str, release: ReleaseUnderTest
+    kube: Kube,
+    operator: Operator,
+    operator_namespace: str,
+    release: ReleaseUnderTest,
+    tmp_path: Path,
 ):
     deploy = [str(ROOT / "scripts" / "deploy"), "-n", operator_namespace, "--timeout", "3m"]
     deploy += ["--set", "replicaCount=2"]
     helm = [str(tool_path("helm")), "--namespace", operator_namespace]
 
-    installed = as_operator(kube, operator, *deploy, "--set", "image.tag=1.0.0")
-    assert installed.returncode == 0
+    # As helm: --kubeconfig and --kube-context choose the cluster and identity over
+    # KUBECONFIG (the admin's, here), and without -n the context's namespace is the release's.
+    chosen = in_a_context_of_its_own(operator, operator_namespace, tmp_path)
+    first = [str(ROOT / "scripts" / "deploy"), "--kubeconfig", str(chosen), "--kube-context"]
+    first += ["work", "--timeout", "3m", "--set", "replicaCount=2", "--set", "image.tag=1.0.0"]
+    installed = run(first, env=kube.env(), check=False, timeout=600)
+    assert installed.returncode == 0, installed.stderr
     assert len(release.settled_pods("1.0.0", 2)) == 2
     upgraded = as_operator(kube, operator, *deploy, "--set", "image.tag=1.5.0")
     assert upgraded.returncode == 0
