@@ -10,7 +10,8 @@ COPY app/requirements.txt /tmp/requirements.txt
 # for this step only, so it never lands in a layer. pip trusts only that bundle when it is set.
 RUN --mount=type=secret,id=pip_cert,required=false \
     if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
-    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements.txt
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
+        -r /tmp/requirements.txt
 
 FROM ${BASE_IMAGE}
 

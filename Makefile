@@ -9,7 +9,8 @@ SCRIPTS_OK := $(VENV)/.scripts-installed
 CHECKOV_VENV := $(TOOLS)/checkov-venv
 CHECKOV_OK := $(CHECKOV_VENV)/.installed
 REQS     := requirements/scripts.txt requirements/dev.txt app/requirements.txt
-PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q
+# Every pin carries its sha256 (harness.toolchain.pins): pip refuses a file that differs.
+PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q --require-hashes
 
 .DEFAULT_GOAL := help
 .PHONY: help setup setup-scripts demo test lint docs clean bench ipool-docs rollout-docs bench-harness
@@ -41,7 +42,7 @@ $(SCRIPTS_OK): requirements/scripts.txt
 
 $(CHECKOV_OK): requirements/checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q -r requirements/checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check -q --require-hashes -r requirements/checkov.txt
 	mkdir -p $(TOOLS)/bin
 	ln -sfn ../checkov-venv/bin/checkov $(TOOLS)/bin/checkov
 	touch $@

