@@ -53,3 +53,24 @@ def test_artifact_hub_image_annotation_names_the_app_version():
             "image": f"registry-qcc.quantil.com/oe-tools/dummy-flask-app:{CHART['appVersion']}",
         }
     ]
+
+
+def test_the_values_table_names_each_values_type_from_the_schema():
+    schema = {
+        "properties": {
+            "kind": {"type": "string", "enum": ["Deployment", "StatefulSet"]},
+            "size": {"type": ["integer", "null"]},
+            "labels": {"$ref": "#/definitions/labels"},
+        },
+        "definitions": {"labels": {"type": "object"}},
+    }
+    assert values_doc.value_type(schema, "kind") == "Deployment \\| StatefulSet"
+    assert values_doc.value_type(schema, "size") == "integer or null"
+    assert values_doc.value_type(schema, "labels") == "object"
+    assert values_doc.value_type(schema, "missing") == ""
+
+
+def test_the_values_table_shows_a_string_default_as_it_is_and_the_rest_as_json():
+    params = values_doc.params("## @section S\n## @param a A.\na: opseng\n## @param b B.\nb: ''\n")
+    rows = values_doc.table(params, {"properties": {"a": {"type": "string"}}}).splitlines()
+    assert rows[-2:] == ["| `a` | string | A. | `opseng` |", '| `b` |  | B. | `""` |']
