@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -84,32 +85,25 @@ class Release:
         """This release with `values` given by --set on top of its own."""
         return replace(self, set={**(self.set or {}), **values})
 
+    def chart_options(self) -> dict[str, Any]:
+        """The chart and values, as both render() and helm_chart_args() take them."""
+        return {
+            "release": self.release,
+            "namespace": self.namespace,
+            "chart": self.chart,
+            "values_files": self.values_files,
+            "set": self.set,
+            "set_string": self.set_string,
+            "set_file": self.set_file,
+        }
+
     def chart_args(self, command: str) -> list[str]:
-        """helm's arguments after the binary for `command` (upgrade, template) of this
-        release, its chart and values."""
-        return helm_chart_args(
-            command,
-            release=self.release,
-            namespace=self.namespace,
-            chart=self.chart,
-            values_files=self.values_files,
-            set=self.set,
-            set_string=self.set_string,
-            set_file=self.set_file,
-        )
+        """helm's arguments after the binary for `command` (upgrade, template)."""
+        return helm_chart_args(command, **self.chart_options())
 
     def manifests(self, helm: Path) -> Manifests:
         """The chart rendered with this release's values; refuses values the chart refuses."""
-        return render(
-            values_files=self.values_files,
-            set=self.set,
-            set_string=self.set_string,
-            set_file=self.set_file,
-            release=self.release,
-            namespace=self.namespace,
-            helm=helm,
-            chart=self.chart,
-        )
+        return render(helm=helm, **self.chart_options())
 
     def value(self, *path: str) -> object:
         """The value at `path` as helm merges what this release gives (values files in

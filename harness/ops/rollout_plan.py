@@ -44,15 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         helm = cli.helm_tool()
         cli.report_tools(helm)
         with described(args, helm.path) as release:
-            options = {
-                "set_string": release.set_string,
-                "set_file": release.set_file,
-                "chart": release.chart,
-                "release": release.release,
-                "namespace": release.namespace,
-                "helm": helm.path,
-            }
-            found = plans(release.values_files, release.set, **options)
+            found = plans(helm=helm.path, **release.chart_options())
             try:
                 configured = release.manifests(helm.path)
             except RenderError:
