@@ -5,7 +5,9 @@
 
 values.yaml documents each value with `## @param <dotted.key> <description>`, grouped under
 `## @section <title>` lines. A value counts as documented when it or one of its parents has
-a @param line, so a whole map (such as `resources`) may be documented at once.
+a @param line, so a whole map (such as `resources`) may be documented at once. Each row
+shows the key, its type as values.schema.json allows it (`string (Deployment | StatefulSet)`
+for a choice, `integer or null`), the description and the default (`_default`).
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ def _resolved(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 def _described(schema: dict[str, Any], node: dict[str, Any]) -> str:
     node = _resolved(schema, node)
     if "enum" in node:
-        return " \\| ".join(str(choice) for choice in node["enum"])
+        choices = " | ".join(str(choice) for choice in node["enum"])
+        return f"{node['type']} ({choices})" if isinstance(node.get("type"), str) else choices
     for either in ("oneOf", "anyOf"):
         if either in node:
             described = (_described(schema, option) for option in node[either])
@@ -100,10 +103,14 @@ def _described(schema: dict[str, Any], node: dict[str, Any]) -> str:
 
 
 def _default(value: Any) -> str:
-    """A default as the table shows it: a string as it is, anything else as JSON."""
+    """A default as the table shows it: a string as it is (`""` when empty), a number, boolean
+    or null as JSON writes it, and a map or list in YAML's one-line flow style, as it could be
+    given in a values file (`{type: RollingUpdate}`, `[]`)."""
     if isinstance(value, str) and value:
         return value
-    return json.dumps(value, separators=(", ", ": "))
+    if isinstance(value, dict | list):
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).strip()
+    return json.dumps(value)
 
 
 def table(documented: Sequence[Param], schema: dict[str, Any] | None = None) -> str:
@@ -120,7 +127,7 @@ def table(documented: Sequence[Param], schema: dict[str, Any] | None = None) -> 
                 "| Key | Type | Description | Default |",
                 "| --- | --- | --- | --- |",
             ]
-        kind = value_type(schema or {}, param.key)
+        kind = _cell(value_type(schema or {}, param.key))
         default = _cell(_default(param.default))
         lines.append(f"| `{param.key}` | {kind} | {_cell(param.description)} | `{default}` |")
     return "\n".join(lines).lstrip("\n")

@@ -64,13 +64,33 @@ def test_the_values_table_names_each_values_type_from_the_schema():
         },
         "definitions": {"labels": {"type": "object"}},
     }
-    assert values_doc.value_type(schema, "kind") == "Deployment \\| StatefulSet"
+    assert values_doc.value_type(schema, "kind") == "string (Deployment | StatefulSet)"
     assert values_doc.value_type(schema, "size") == "integer or null"
     assert values_doc.value_type(schema, "labels") == "object"
     assert values_doc.value_type(schema, "missing") == ""
 
 
-def test_the_values_table_shows_a_string_default_as_it_is_and_the_rest_as_json():
-    params = values_doc.params("## @section S\n## @param a A.\na: opseng\n## @param b B.\nb: ''\n")
-    rows = values_doc.table(params, {"properties": {"a": {"type": "string"}}}).splitlines()
-    assert rows[-2:] == ["| `a` | string | A. | `opseng` |", '| `b` |  | B. | `""` |']
+def test_a_choice_in_the_table_escapes_its_bars_so_the_row_keeps_four_cells():
+    params = values_doc.params("## @section S\n## @param kind K.\nkind: Deployment\n")
+    schema = {"properties": {"kind": {"type": "string", "enum": ["Deployment", "StatefulSet"]}}}
+    row = values_doc.table(params, schema).splitlines()[-1]
+    assert row == "| `kind` | string (Deployment \\| StatefulSet) | K. | `Deployment` |"
+
+
+def test_the_values_table_shows_scalars_plainly_and_maps_and_lists_as_one_line_yaml():
+    text = (
+        "## @section S\n## @param a A.\na: opseng\n## @param b B.\nb: ''\n"
+        "## @param c C.\nc: 3\n## @param d D.\nd: null\n## @param e E.\ne: {}\n"
+        "## @param f F.\nf: [{name: key, port: '80'}]\n"
+        "## @param g G.\ng:\n  requests: {cpu: 100m}\n  drop: [ALL]\n"
+    )
+    rows = values_doc.table(values_doc.params(text), {}).splitlines()
+    assert [row.rsplit(" | ", 1)[1] for row in rows[-7:]] == [
+        "`opseng` |",
+        '`""` |',
+        "`3` |",
+        "`null` |",
+        "`{}` |",
+        "`[{name: key, port: '80'}]` |",
+        "`{requests: {cpu: 100m}, drop: [ALL]}` |",
+    ]
