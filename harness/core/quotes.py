@@ -175,12 +175,10 @@ def _citing_passages(text: str, generated: set[str]) -> Iterator[list[Line]]:
             yield block
             continue
         passages = [[line] for line in block] if is_table else _items(block) if is_list else [block]
-        for passage in passages:
-            if generated and names.search(" ".join(line for _, line in passage)):
-                yield passage
-        introduced = not (is_table or is_list) and bool(
-            generated and names.search(" ".join(line for _, line in block))
-        )
+        citing = [p for p in passages if generated and names.search(" ".join(t for _, t in p))]
+        yield from citing
+        # A paragraph is its own one passage: whether it named a page was just found.
+        introduced = not (is_table or is_list) and bool(citing)
 
 
 def _blocks(text: str) -> Iterator[list[Line]]:
