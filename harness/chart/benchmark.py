@@ -143,7 +143,7 @@ def _overrides(rng: random.Random, index: int) -> dict[str, Any]:
         cpu, memory = rng.choice([("50m", "64Mi"), ("100m", "128Mi"), ("250m", "256Mi")])
         values["resources"] = {
             "requests": {"cpu": cpu, "memory": memory},
-            "limits": {"cpu": rng.choice(["200m", "500m", "1"]), "memory": memory},
+            "limits": {"cpu": rng.choice(["250m", "500m", "1"]), "memory": memory},
         }
     if rng.random() < 0.5:
         values["image"] = {"tag": rng.choice(["1.0.0", "1.5.0", "2.0.0-rc.1", "latest", "7"])}

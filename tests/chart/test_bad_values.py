@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.settings import VARIABLES
+from harness.chart.render import render
 
 # (id, values, what the error must say). Schema errors name the key as a JSON pointer
 # ('/ipool/size'); the chart's own checks name it dotted ('strategy.rollingUpdate').
@@ -287,7 +290,428 @@ BAD_VALUES = [
         "httpRoute.parentRefs: name at least one Gateway",
     ),
     ("http-route-parent-typo", {"httpRoute": {"parentRefs": [{"nme": "gw"}]}}, "'nme'"),
+    # Kubernetes' own field rules, where the schema can hold them (issue 20).
+    ("env-name-with-a-space", {"extraEnv": [{"name": "A B", "value": "1"}]}, "'/extraEnv/0/name'"),
+    (
+        "env-from-prefix",
+        {"extraEnvFrom": [{"prefix": "1X", "secretRef": {"name": "a"}}]},
+        "'/extraEnvFrom/0/prefix'",
+    ),
+    ("env-from-nameless", {"extraEnvFrom": [{"secretRef": {}}]}, "'/extraEnvFrom/0/secretRef'"),
+    ("min-ready-past-the-deadline", {"minReadySeconds": 600}, "'/minReadySeconds'"),
+    ("resource-claims", {"resources": {"claims": [{"name": "gpu"}]}}, "'claims'"),
+    ("resource-gpu", {"resources": {"limits": {"nvidia.com/gpu": 1}}}, "'nvidia.com/gpu'"),
+    (
+        "windows-options",
+        {"securityContext": {"windowsOptions": {"runAsUserName": "x"}}},
+        "'windowsOptions'",
+    ),
+    ("proc-mount-unmasked", {"securityContext": {"procMount": "Unmasked"}}, "'procMount'"),
+    (
+        "seccomp-localhost-without-a-profile",
+        {"podSecurityContext": {"seccompProfile": {"type": "Localhost"}}},
+        "'/podSecurityContext/seccompProfile'",
+    ),
+    (
+        "sysctl-name",
+        {"podSecurityContext": {"sysctls": [{"name": "Net IPv4", "value": "1"}]}},
+        "'/podSecurityContext/sysctls/0/name'",
+    ),
+    (
+        "probe-port-name",
+        {"livenessProbe": {"httpGet": {"port": "HTTP_PORT"}}},
+        "'/livenessProbe/httpGet/port'",
+    ),
+    (
+        "probe-header-name",
+        {"readinessProbe": {"httpGet": {"httpHeaders": [{"name": "X Y", "value": "1"}]}}},
+        "'/readinessProbe/httpGet/httpHeaders/0/name'",
+    ),
+    ("probe-exec-without-command", {"livenessProbe": {"exec": {}}}, "'/livenessProbe/exec'"),
+    ("hook-tcp-socket", {"lifecycle": {"postStart": {"tcpSocket": {"port": 80}}}}, "'tcpSocket'"),
+    (
+        "mount-sub-path-upward",
+        {"extraVolumeMounts": [{"name": "a", "mountPath": "/a", "subPath": "../etc"}]},
+        "'/extraVolumeMounts/0/subPath'",
+    ),
+    (
+        "selector-in-without-values",
+        {
+            "networkPolicy": {
+                "from": [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}}]
+            }
+        },
+        "'/networkPolicy/from/0/podSelector/matchExpressions/0'",
+    ),
+    (
+        "toleration-key",
+        {"tolerations": [{"key": "bad key", "operator": "Exists"}]},
+        "'/tolerations/0/key'",
+    ),
+    (
+        "ingress-tls-secret",
+        {"ingress": {"tls": [{"secretName": "My_Cert"}]}},
+        "'/ingress/tls/0/secretName'",
+    ),
 ]
+
+
+CIDR_RULE = (
+    "Give a range as the API server takes it: an address without leading zeros, a prefix "
+    "length, and no bits set after the prefix (203.0.113.0/24, not 203.0.113.7/24; "
+    "2001:db8::/32)."
+)
+
+# Values the schema accepts but Kubernetes refuses, or accepts and never runs (issue 20): the
+# chart refuses each with this message, word for word.
+NEVER_RUNS = [
+    (
+        "statefulset-name-of-58-characters",
+        {"workload": {"kind": "StatefulSet"}, "fullnameOverride": "a" * 58},
+        "fullnameOverride (or the release name): a StatefulSet's name may have at most 52 "
+        f'characters, and "{"a" * 58}" has 58: its pods\' controller-revision-hash label is the '
+        "name plus 11 characters, at most 63. Set fullnameOverride to a shorter name.",
+    ),
+    (
+        "probe-with-two-handlers",
+        {"livenessProbe": {"exec": {"command": ["/bin/true"]}, "httpGet": {"path": "/x"}}},
+        "livenessProbe: give one handler, not exec and httpGet; the chart's own (httpGet "
+        "/_health on port http) is used only when you give none.",
+    ),
+    (
+        "startup-probe-with-three-handlers",
+        {
+            "startupProbe": {
+                "exec": {"command": ["/bin/true"]},
+                "tcpSocket": {"port": "http"},
+                "grpc": {"port": 9000},
+            }
+        },
+        "startupProbe: give one handler, not exec, tcpSocket and grpc; the chart's own (httpGet "
+        "/_health on port http) is used only when you give none.",
+    ),
+    (
+        "liveness-success-threshold",
+        {"livenessProbe": {"successThreshold": 2}},
+        "livenessProbe.successThreshold: must be 1 (Kubernetes allows more only for "
+        "readinessProbe), got 2.",
+    ),
+    (
+        "readiness-grace-period",
+        {"readinessProbe": {"terminationGracePeriodSeconds": 5}},
+        "readinessProbe.terminationGracePeriodSeconds: only livenessProbe and startupProbe take "
+        "it; remove it.",
+    ),
+    (
+        "hook-without-a-handler",
+        {"lifecycle": {"postStart": {}}},
+        "lifecycle.postStart: give one handler (exec, httpGet or sleep), found none.",
+    ),
+    (
+        "hook-with-two-handlers",
+        {
+            "preStopSleepSeconds": 0,
+            "lifecycle": {"preStop": {"exec": {"command": ["drain"]}, "sleep": {"seconds": 2}}},
+        },
+        "lifecycle.preStop: give one handler (exec, httpGet or sleep), not exec and sleep.",
+    ),
+    (
+        "request-above-the-default-limit",
+        {"resources": {"requests": {"cpu": "300m"}}},
+        "resources.requests.cpu (300m) is above resources.limits.cpu (200m); Kubernetes allows a "
+        "request up to its limit: lower the request or raise the limit.",
+    ),
+    (
+        "request-above-limit-in-other-units",
+        {"resources": {"requests": {"memory": "1Gi"}, "limits": {"memory": "1000M"}}},
+        "resources.requests.memory (1Gi) is above resources.limits.memory (1000M); Kubernetes "
+        "allows a request up to its limit: lower the request or raise the limit.",
+    ),
+    (
+        "volume-with-two-sources",
+        {"extraVolumes": [{"name": "data", "emptyDir": {}, "configMap": {"name": "settings"}}]},
+        "extraVolumes[0] (data): a volume has one source, not configMap and emptyDir; make them "
+        "volumes of their own.",
+    ),
+    (
+        "volume-name-twice",
+        {"extraVolumes": [{"name": "data", "emptyDir": {}}, {"name": "data", "emptyDir": {}}]},
+        'extraVolumes[1]: the name "data" is already taken; give each volume a name of its own.',
+    ),
+    (
+        "mount-of-no-volume",
+        {"extraVolumeMounts": [{"name": "data", "mountPath": "/data"}]},
+        'extraVolumeMounts[0].name: "data" is not one of extraVolumes; add the volume, or mount '
+        "one that is.",
+    ),
+    (
+        "mount-path-twice",
+        {
+            "extraVolumes": [{"name": "data", "emptyDir": {}}],
+            "extraVolumeMounts": [
+                {"name": "data", "mountPath": "/data"},
+                {"name": "data", "mountPath": "/data/"},
+            ],
+        },
+        "extraVolumeMounts[1].mountPath: /data is mounted already; give each mount a path of its "
+        "own.",
+    ),
+    (
+        "mount-sub-path-and-expression",
+        {
+            "extraVolumes": [{"name": "data", "emptyDir": {}}],
+            "extraVolumeMounts": [
+                {"name": "data", "mountPath": "/data", "subPath": "a", "subPathExpr": "$(POD)"}
+            ],
+        },
+        "extraVolumeMounts[0]: give subPath or subPathExpr, not both.",
+    ),
+    (
+        "mount-recursively-read-only-but-writable",
+        {
+            "extraVolumes": [{"name": "data", "emptyDir": {}}],
+            "extraVolumeMounts": [
+                {"name": "data", "mountPath": "/data", "recursiveReadOnly": "Enabled"}
+            ],
+        },
+        "extraVolumeMounts[0].recursiveReadOnly: Enabled needs readOnly: true.",
+    ),
+    (
+        "mount-bidirectional-unprivileged",
+        {
+            "extraVolumes": [{"name": "data", "emptyDir": {}}],
+            "extraVolumeMounts": [
+                {"name": "data", "mountPath": "/data", "mountPropagation": "Bidirectional"}
+            ],
+        },
+        "extraVolumeMounts[0].mountPropagation: Bidirectional needs a privileged container "
+        "(securityContext.privileged: true); use HostToContainer or None.",
+    ),
+    (
+        "env-value-and-value-from",
+        {
+            "extraEnv": [
+                {"name": "POD", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "a"}}}
+            ]
+        },
+        "extraEnv[0] (POD): give value or valueFrom, not both.",
+    ),
+    (
+        "env-value-from-nothing",
+        {"extraEnv": [{"name": "POD", "valueFrom": {}}]},
+        "extraEnv[0].valueFrom (POD): name one source (configMapKeyRef, fieldRef, fileKeyRef, "
+        "resourceFieldRef or secretKeyRef), found none.",
+    ),
+    (
+        "env-file-of-no-volume",
+        {
+            "extraEnv": [
+                {
+                    "name": "MODE",
+                    "valueFrom": {
+                        "fileKeyRef": {"volumeName": "env", "path": "env", "key": "MODE"}
+                    },
+                }
+            ]
+        },
+        'extraEnv[0].valueFrom.fileKeyRef.volumeName: "env" is not one of extraVolumes (an '
+        "emptyDir the file is written to).",
+    ),
+    (
+        "env-from-both",
+        {"extraEnvFrom": [{"configMapRef": {"name": "a"}, "secretRef": {"name": "b"}}]},
+        "extraEnvFrom[0]: name one of configMapRef or secretRef, not configMapRef and secretRef; "
+        "list each in an entry of its own.",
+    ),
+    (
+        "privileged-without-escalation",
+        {"securityContext": {"privileged": True}},
+        "securityContext.privileged: a privileged container always escalates privileges; set "
+        "securityContext.allowPrivilegeEscalation=true with it (the chart's default is false), "
+        "or drop privileged.",
+    ),
+    (
+        "root-user-of-a-non-root-pod",
+        {"securityContext": {"runAsUser": 0}},
+        "securityContext.runAsUser (or podSecurityContext.runAsUser): 0 is root, and "
+        "runAsNonRoot is true, so the kubelet would never start the container; give another "
+        "user, or runAsNonRoot: false.",
+    ),
+    (
+        "sysctl-twice",
+        {
+            "podSecurityContext": {
+                "sysctls": [
+                    {"name": "net.ipv4.tcp_syncookies", "value": "1"},
+                    {"name": "net.ipv4.tcp_syncookies", "value": "0"},
+                ]
+            }
+        },
+        "podSecurityContext.sysctls[1]: net.ipv4.tcp_syncookies is set already; give each sysctl "
+        "once.",
+    ),
+    (
+        "toleration-exists-with-a-value",
+        {"tolerations": [{"key": "gpu", "operator": "Exists", "value": "yes"}]},
+        "tolerations[0].value: must be empty with operator Exists; remove it, or use operator "
+        "Equal.",
+    ),
+    (
+        "toleration-equal-without-a-key",
+        {"tolerations": [{"value": "yes", "effect": "NoSchedule"}]},
+        "tolerations[0].operator: must be Exists when the toleration names no key (it then "
+        "tolerates every taint).",
+    ),
+    (
+        "toleration-seconds-without-no-execute",
+        {"tolerations": [{"key": "gpu", "operator": "Exists", "tolerationSeconds": 60}]},
+        "tolerations[0].tolerationSeconds: only allowed with effect NoExecute (the time a pod "
+        "stays on a node after the taint appears).",
+    ),
+    (
+        "spread-key-in-its-own-selector",
+        {
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "zone",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "matchLabelKeys": ["app.kubernetes.io/instance"],
+                }
+            ]
+        },
+        'topologySpreadConstraints[0].matchLabelKeys: "app.kubernetes.io/instance" is already in '
+        "the constraint's labelSelector (the chart's selector labels when none is given); remove "
+        "it.",
+    ),
+    (
+        "network-peer-ip-block-and-pods",
+        {
+            "networkPolicy": {
+                "enabled": True,
+                "from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}],
+            }
+        },
+        "networkPolicy.from[0]: an ipBlock cannot share its peer with a podSelector or "
+        "namespaceSelector; make them peers of their own.",
+    ),
+    (
+        "network-cidr-out-of-range",
+        {"networkPolicy": {"enabled": True, "externalCIDRs": ["999.999.999.999/99"]}},
+        'networkPolicy.externalCIDRs[0]: "999.999.999.999/99" has an IPv4 byte above 255. '
+        + CIDR_RULE,
+    ),
+    (
+        "network-cidr-with-host-bits",
+        {"networkPolicy": {"enabled": True, "externalCIDRs": ["203.0.113.7/24"]}},
+        'networkPolicy.externalCIDRs[0]: "203.0.113.7/24" has bits set after its prefix length. '
+        + CIDR_RULE,
+    ),
+    (
+        "network-cidr-ipv6-prefix",
+        {"networkPolicy": {"enabled": True, "externalCIDRs": ["2001:db8::/129"]}},
+        'networkPolicy.externalCIDRs[0]: "2001:db8::/129" has a prefix length above 128. '
+        + CIDR_RULE,
+    ),
+    (
+        "network-cidr-leading-zero",
+        {"networkPolicy": {"enabled": True, "from": [{"ipBlock": {"cidr": "010.0.0.0/8"}}]}},
+        'networkPolicy.from[0].ipBlock.cidr: "010.0.0.0/8" is not an IPv4 or IPv6 address and a '
+        "prefix length. " + CIDR_RULE,
+    ),
+    (
+        "network-except-outside-its-cidr",
+        {
+            "networkPolicy": {
+                "enabled": True,
+                "from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["11.0.0.0/16"]}}],
+            }
+        },
+        "networkPolicy.from[0].ipBlock.except[0]: 11.0.0.0/16 is not a smaller range inside "
+        "cidr 10.0.0.0/8.",
+    ),
+    (
+        "budget-of-zero-pods",
+        {"podDisruptionBudget": {"maxUnavailable": 0}},
+        "podDisruptionBudget.maxUnavailable: 0 would block every drain of a node that runs one "
+        "of these pods (kubectl drain waits forever); give 1 or more, or set "
+        "podDisruptionBudget.enabled=false.",
+    ),
+    (
+        "budget-of-zero-percent",
+        {"podDisruptionBudget": {"maxUnavailable": "0%"}},
+        "podDisruptionBudget.maxUnavailable: 0% would block every drain of a node that runs one "
+        "of these pods (kubectl drain waits forever); give 1 or more, or set "
+        "podDisruptionBudget.enabled=false.",
+    ),
+    (
+        "budget-above-all-pods",
+        {"podDisruptionBudget": {"maxUnavailable": "150%"}},
+        "podDisruptionBudget.maxUnavailable: 150% is more than all of the pods; give a "
+        "percentage up to 100%.",
+    ),
+    (
+        "statefulset-zero-percent-unavailable",
+        {
+            "workload": {"kind": "StatefulSet"},
+            "updateStrategy": {"rollingUpdate": {"maxUnavailable": "0%"}},
+        },
+        "updateStrategy.rollingUpdate.maxUnavailable: 0% is zero pods; give 1 or more, or a "
+        "percentage above 0%.",
+    ),
+    (
+        "deployment-unavailable-above-all-pods",
+        {"strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": "101%"}}},
+        "strategy.rollingUpdate.maxUnavailable: 101% is more than all of the pods; give a "
+        "percentage up to 100%.",
+    ),
+    (
+        "route-to-one-gateway-twice",
+        {"httpRoute": {"enabled": True, "parentRefs": [{"name": "edge"}, {"name": "edge"}]}},
+        "httpRoute.parentRefs[1]: names the same parent as parentRefs[0] (edge); give each a "
+        "sectionName of its own (a listener of that Gateway), ports alike, or list the parent "
+        "once.",
+    ),
+    (
+        "route-path-with-a-space",
+        {
+            "httpRoute": {
+                "enabled": True,
+                "parentRefs": [{"name": "edge"}],
+                "matches": [{"path": {"type": "PathPrefix", "value": "/a b"}}],
+            }
+        },
+        'httpRoute.matches[0].path.value: "/a b" is no PathPrefix path the Gateway API takes: '
+        '"/", then letters, digits, any of -._~!$&\'()*+,;=:@/ and %XX escapes, without "//", '
+        '"/./" or "/../", a trailing "/." or "/..", or an escaped "/" (%2F).',
+    ),
+    (
+        "recreate-with-empty-rolling",
+        {"strategy": {"type": "Recreate", "rollingUpdate": {}}},
+        "strategy.rollingUpdate: only allowed when strategy.type is RollingUpdate; remove it or "
+        "set strategy.type=RollingUpdate.",
+    ),
+]
+CHART_REFUSAL = re.compile(r"execution error at \([^)]*\): (?P<message>.*)")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"), [case[1:] for case in NEVER_RUNS], ids=[case[0] for case in NEVER_RUNS]
+)
+def test_values_kubernetes_would_refuse_are_refused_with_this_message(
+    render_error, values, message
+):
+    found = CHART_REFUSAL.search(render_error(values=values))
+    assert found is not None and found["message"] == message
+
+
+def test_a_release_name_too_long_for_a_statefulset_is_refused_naming_it(render_error):
+    """The default name is "<release>-dummy-flask-app": a release of 37 characters or more."""
+    release = "r" * 37
+    stderr = render_error(values={"workload": {"kind": "StatefulSet"}}, release=release)
+    assert f'"{release}-dummy-flask-app" has 53: its pods\' controller-revision-hash' in stderr
+    render(values={"workload": {"kind": "StatefulSet"}}, release="r" * 36)
+    render(values={"workload": {"kind": "Deployment"}}, release=release)
 
 
 @pytest.mark.parametrize(

@@ -87,6 +87,53 @@ def test_a_startup_probe_is_rendered_only_when_given(render):
     assert render(values={"startupProbe": probe}).app_container["startupProbe"] == probe
 
 
+HEALTH = {"path": "/_health", "port": "http"}
+
+
+def test_a_startup_probe_of_timings_only_gets_the_charts_handler(render):
+    probe = render(values={"startupProbe": {"periodSeconds": 1, "failureThreshold": 30}})
+    assert probe.app_container["startupProbe"] == {
+        "httpGet": HEALTH,
+        "periodSeconds": 1,
+        "failureThreshold": 30,
+    }
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        {"exec": {"command": ["/bin/true"]}},
+        {"tcpSocket": {"port": "http"}},
+        {"grpc": {"port": 9000}},
+    ],
+    ids=["exec", "tcpSocket", "grpc"],
+)
+@pytest.mark.parametrize("probe", ["livenessProbe", "readinessProbe", "startupProbe"])
+def test_a_probe_handler_of_ones_own_replaces_the_charts(render, probe, handler):
+    """A values file's handler used to be merged with the default httpGet, and the API server
+    refused the pod for two handlers (issue 20)."""
+    rendered = render(values={probe: handler}).app_container[probe]
+    assert "httpGet" not in rendered
+    assert handler.items() <= rendered.items()
+
+
+def test_an_http_probe_of_ones_own_keeps_the_charts_port(render):
+    container = render(set={"livenessProbe.httpGet.path": "/live"}).app_container
+    assert container["livenessProbe"]["httpGet"] == {"path": "/live", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == HEALTH
+
+
+def test_a_probe_set_to_null_is_not_rendered(render):
+    assert "livenessProbe" not in render(set={"livenessProbe": None}).app_container
+
+
+def test_without_a_cluster_an_autoscaled_workload_leaves_its_replicas_out(render):
+    """helm template has no cluster to look up: the count is the autoscaler's. On a cluster
+    the chart keeps the running count (tests/e2e/test_autoscaling.py)."""
+    workload = render(set={"autoscaling.enabled": True}).workload
+    assert "replicas" not in workload["spec"]
+
+
 def test_lifecycle_hooks_join_the_prestop_sleep(render):
     post_start = {"exec": {"command": ["true"]}}
     lifecycle = render(values={"lifecycle": {"postStart": post_start}}).app_container["lifecycle"]

@@ -51,11 +51,20 @@ def test_fullname_override_names_every_app_object(render):
 
 
 def test_long_release_names_are_cut_to_valid_object_names(render):
+    """A Deployment's name may use all 63 characters; a StatefulSet's may not (52), and is
+    refused instead (tests/chart/test_bad_values.py)."""
     release = "a-long-release-name-of-fifty-three-characters-exactly"  # helm allows 53
-    manifests = render(release=release, set={"workload.kind": "StatefulSet"})
+    manifests = render(release=release)
     for obj in manifests:
         assert len(obj["metadata"]["name"]) <= 63
-    assert manifests.workload["spec"]["serviceName"].endswith("-headless")
+    assert len(manifests.workload["metadata"]["name"]) == 63
+
+
+def test_a_statefulset_with_a_52_character_name_keeps_its_headless_service_apart(render):
+    manifests = render(set={"workload.kind": "StatefulSet", "fullnameOverride": "s" * 52})
+    for obj in manifests:
+        assert len(obj["metadata"]["name"]) <= 63
+    assert manifests.workload["spec"]["serviceName"] == "s" * 52 + "-headless"
 
 
 def test_custom_resources_values_file_overrides_resources_and_workers(render):

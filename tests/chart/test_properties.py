@@ -57,8 +57,11 @@ LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 CHART_REFUSAL = re.compile(r"execution error at \((?:[^)]*/)?templates/[^)]*\): (?P<message>.*)")
 SCHEMA_REFUSAL = "values don't meet the specifications of the schema"
-# The key a chart refusal starts with: "ipool.size: ...", "topologySpreadConstraints[0]...".
-MESSAGE_KEY = re.compile(r"(?P<key>[A-Za-z][A-Za-z0-9]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9]*)*)[:\s]")
+# The key a chart refusal starts with: "ipool.size: ...", "topologySpreadConstraints[0]...",
+# "networkPolicy.from[0].ipBlock.cidr: ...", "resources.requests.ephemeral-storage (...".
+MESSAGE_KEY = re.compile(
+    r"(?P<key>[A-Za-z][A-Za-z0-9]*(\[\d+\])*(\.[A-Za-z][-A-Za-z0-9]*(\[\d+\])*)*)[:\s]"
+)
 CAPACITY_KEYS = {"ipool.size", "strategy"}
 HELM_IDS = {"helm": "helm4", "helm3": "helm3"}
 

@@ -33,11 +33,12 @@ on finding new ones.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import re
 import string
 from collections.abc import Callable, Mapping
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import jsonschema
@@ -158,11 +159,16 @@ def _quantity() -> Strategy:
 
 
 def _cidr() -> Strategy:
-    octet = st.integers(0, 255).map(str)
-    v4 = st.tuples(octet, octet, octet, octet, st.integers(0, 32)).map(
-        lambda p: f"{p[0]}.{p[1]}.{p[2]}.{p[3]}/{p[4]}"
-    )
-    v6 = st.sampled_from(["2001:db8::/32", "::/0", "fd00::/8", "2001:db8:1::/48"])
+    """Ranges of both families, written as Python writes them; with host bits set one time
+    in four (the API server refuses those since 1.33, and so does the chart, by name)."""
+
+    def cidr(address: ipaddress.IPv4Address | ipaddress.IPv6Address, prefix: int, keep: int):
+        if keep == 0:
+            return f"{address}/{prefix}"
+        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+    v4 = st.builds(cidr, st.ip_addresses(v=4), st.integers(0, 32), st.integers(0, 3))
+    v6 = st.builds(cidr, st.ip_addresses(v=6), st.integers(0, 128), st.integers(0, 3))
     return st.one_of(v4, v6)
 
 
@@ -211,6 +217,21 @@ PATTERNS: dict[str, Callable[[], Strategy]] = {
     r"^/": lambda: _text().map("/".__add__),
     r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$": _hostname,
     r"^([0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*/[0-9]{1,3})$": _cidr,
+    # Kubernetes' own name rules, ASCII only: drawn from the pattern itself.
+    **{
+        pattern: partial(st.from_regex, pattern, fullmatch=True)
+        for pattern in (
+            r"^[a-z](-?[a-z0-9])*$",  # a port's name
+            r"^[-A-Za-z0-9]+$",  # an HTTP header's name, as Kubernetes takes it
+            r"^[-._a-zA-Z][-._a-zA-Z0-9]*$",  # an environment variable's name
+            r"^([-._a-zA-Z][-._a-zA-Z0-9]*)?$",  # an envFrom prefix
+            r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$",  # a relative path
+            r"^[A-Za-z0-9_$(-][A-Za-z0-9_.$()-]*(/[A-Za-z0-9_$(-][A-Za-z0-9_.$()-]*)*$",
+            r"^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$",  # a sysctl
+            r"^(([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+            r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",  # a label key, or none
+        )
+    },
 }
 
 # ---------------------------------------------------------------------------------------
@@ -252,11 +273,13 @@ PASSTHROUGH: dict[str, list[Any]] = {
     "extraEnv[].valueFrom.resourceFieldRef": [{"resource": "limits.memory"}],
     "extraEnv[].valueFrom.secretKeyRef": [{"name": "credentials", "key": "token"}],
     "extraVolumes[].awsElasticBlockStore": [{"volumeID": "vol-0a1b"}],
-    "extraVolumes[].azureDisk": [{"diskName": "data", "diskURI": "/subscriptions/x/disks/data"}],
+    "extraVolumes[].azureDisk": [
+        {"diskName": "data", "diskURI": "https://store.blob.core.windows.net/vhds/data.vhd"}
+    ],
     "extraVolumes[].azureFile": [{"secretName": "azure", "shareName": "data"}],
     "extraVolumes[].cephfs": [{"monitors": ["10.0.0.1:6789"]}],
     "extraVolumes[].cinder": [{"volumeID": "data"}],
-    "extraVolumes[].configMap": [{}, {"name": "settings", "optional": True}],
+    "extraVolumes[].configMap": [{"name": "settings"}, {"name": "settings", "optional": True}],
     "extraVolumes[].csi": [{"driver": "csi.example.com"}],
     "extraVolumes[].downwardAPI": [
         {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}
@@ -291,9 +314,14 @@ PASSTHROUGH: dict[str, list[Any]] = {
     "extraVolumes[].quobyte": [{"registry": "quobyte:7861", "volume": "data"}],
     "extraVolumes[].rbd": [{"monitors": ["10.0.0.1:6789"], "image": "data"}],
     "extraVolumes[].scaleIO": [
-        {"gateway": "https://scaleio", "system": "data", "secretRef": {"name": "scaleio"}}
+        {
+            "gateway": "https://scaleio",
+            "system": "data",
+            "secretRef": {"name": "scaleio"},
+            "volumeName": "data",
+        }
     ],
-    "extraVolumes[].secret": [{}, {"secretName": "credentials"}],
+    "extraVolumes[].secret": [{"secretName": "credentials"}, {"secretName": "a", "optional": True}],
     "extraVolumes[].storageos": [{"volumeName": "data"}],
     "extraVolumes[].vsphereVolume": [{"volumePath": "[datastore] data.vmdk"}],
     "affinity.nodeAffinity": [

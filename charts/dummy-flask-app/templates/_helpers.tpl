@@ -128,6 +128,27 @@ autoscaler, else replicaCount; "mostPodsKey" names the value it came from.
 {{- end -}}
 
 {{/*
+With autoscaling on, the replicas the release's workload runs now, which the autoscaler set:
+of the kind rendered, else of the other kind (a kind switch starts from the old count); empty
+on a first install, and without the cluster (helm template, where lookup finds nothing). An
+upgrade that leaves spec.replicas out would have Kubernetes reset it to 1 until the
+autoscaler's next sync (helm/helm#12650), which is how turning autoscaling on used to dip.
+*/}}
+{{- define "dummy-flask-app.liveReplicas" -}}
+{{- $kind := include "dummy-flask-app.workloadKind" . -}}
+{{- $other := ternary "Deployment" "StatefulSet" (eq $kind "StatefulSet") -}}
+{{- $found := "" -}}
+{{- range list $kind $other -}}
+{{- $live := lookup "apps/v1" . $.Release.Namespace (include "dummy-flask-app.fullname" $) -}}
+{{- $owner := dig "metadata" "annotations" "meta.helm.sh/release-name" "" ($live | default dict) -}}
+{{- if and (not $found) $live (eq $owner $.Release.Name) -}}
+{{- $found = toString (int (dig "spec" "replicas" 1 $live)) -}}
+{{- end -}}
+{{- end -}}
+{{- $found -}}
+{{- end -}}
+
+{{/*
 The fewest pods the release runs when nothing is rolling out: autoscaling.minReplicas with
 the autoscaler, else replicaCount.
 */}}
@@ -211,7 +232,7 @@ Checks of values that the schema cannot express, each failing with what to chang
 */}}
 {{- define "dummy-flask-app.validate" -}}
 {{- $strategy := .Values.strategy | default dict -}}
-{{- if and (eq (toString $strategy.type) "Recreate") $strategy.rollingUpdate -}}
+{{- if and (eq (toString $strategy.type) "Recreate") (not (kindIs "invalid" $strategy.rollingUpdate)) -}}
 {{- fail "strategy.rollingUpdate: only allowed when strategy.type is RollingUpdate; remove it or set strategy.type=RollingUpdate." -}}
 {{- end -}}
 {{- $rolling := $strategy.rollingUpdate | default dict -}}
@@ -221,7 +242,7 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- end -}}
 {{- end -}}
 {{- $update := .Values.updateStrategy | default dict -}}
-{{- if and (eq (toString $update.type) "OnDelete") $update.rollingUpdate -}}
+{{- if and (eq (toString $update.type) "OnDelete") (not (kindIs "invalid" $update.rollingUpdate)) -}}
 {{- fail "updateStrategy.rollingUpdate: only allowed when updateStrategy.type is RollingUpdate; remove it or set updateStrategy.type=RollingUpdate." -}}
 {{- end -}}
 {{- /* The labels the chart sets itself: a copy in podLabels or commonLabels would repeat a key. */ -}}
@@ -284,6 +305,10 @@ Checks of values that the schema cannot express, each failing with what to chang
 {{- if not (regexMatch "^[a-z]" (include "dummy-flask-app.fullname" .)) -}}
 {{- fail (printf "fullnameOverride (or the release name): %q starts with a digit, and a Service name must start with a letter." (include "dummy-flask-app.fullname" .)) -}}
 {{- end -}}
+{{- include "dummy-flask-app.validatePod" . -}}
+{{- include "dummy-flask-app.validateLimits" . -}}
+{{- include "dummy-flask-app.validateNetworkPolicy" . -}}
+{{- include "dummy-flask-app.validateHTTPRoute" . -}}
 {{- $stopping := add (int .Values.preStopSleepSeconds) (int .Values.gunicorn.gracefulTimeout) -}}
 {{- if ge $stopping (int .Values.terminationGracePeriodSeconds) -}}
 {{- fail (printf "preStopSleepSeconds (%d) + gunicorn.gracefulTimeout (%d) must be below terminationGracePeriodSeconds (%d), or Kubernetes kills pods before gunicorn finishes their requests." (int .Values.preStopSleepSeconds) (int .Values.gunicorn.gracefulTimeout) (int .Values.terminationGracePeriodSeconds)) -}}
