@@ -128,6 +128,9 @@ class HandOver:
     field_manager: str = "helm"
     watch: Callable[[], StallWatch | None] = lambda: None
     created: list[str] | None = None
+    # The release's autoscaler as it ran: deleted while pods move, so that it scales neither
+    # workload meanwhile; a roll back creates it again (helm does, once it adopts the new).
+    autoscaler: Obj | None = None
 
     @property
     def new(self) -> Workload:
@@ -137,6 +140,10 @@ class HandOver:
     def run(self) -> None:
         new = self._create()
         old_replicas = self.replicas if self.old_replicas is None else self.old_replicas
+        if self.autoscaler is not None:
+            name = self.autoscaler["metadata"]["name"]
+            print(f"== hold the autoscaler back: delete horizontalpodautoscaler/{name}", flush=True)
+            self.kubectl("delete", f"horizontalpodautoscaler/{name}", "--ignore-not-found")
         try:
             for step in range(1, max(self.replicas, old_replicas) + 1):
                 print(f"== pod {step} of {self.replicas}", flush=True)
@@ -251,6 +258,16 @@ class HandOver:
         self._wait_for_pods(self.old, old_replicas, ready=True, deadline=again)
         for resource in reversed(self.created or []):
             self.kubectl("delete", resource, "--wait=true")
+        if self.autoscaler is not None:
+            metadata = self.autoscaler["metadata"]
+            kept = ("name", "namespace", "labels", "annotations")
+            again = {
+                "apiVersion": self.autoscaler["apiVersion"],
+                "kind": self.autoscaler["kind"],
+                "metadata": {key: metadata[key] for key in kept if key in metadata},
+                "spec": self.autoscaler["spec"],
+            }
+            self.kubectl.apply(again, self.field_manager)
 
 
 def hand_over(
@@ -267,18 +284,18 @@ def hand_over(
     """Hand `old`'s pods over to the release's `to_kind` workload, then let the release adopt
     it (the module doc); `before_helm` runs between the two. A dry run prints the steps."""
     switched = target.with_set(**{"workload.kind": to_kind})
+    kubectl = Kubectl(kubectl_path, target.namespace, env)
     if old is not None and target.value("replicaCount") is None:
-        switched = _keeping_replicas(
-            switched, old, helm, Kubectl(kubectl_path, target.namespace, env)
-        )
+        switched = _keeping_replicas(switched, old, helm, kubectl)
     manifests = switched.manifests(helm)
     new_workload = manifests.workload
-    if "replicas" not in new_workload["spec"]:
-        raise cli.Refused(
-            "a hand-over moves a fixed number of pods, but with autoscaling.enabled the chart "
-            "leaves the replicas to the autoscaler: switch with autoscaling.enabled=false, then "
-            "turn it back on with a plain upgrade"
-        )
+    autoscaler = None
+    if "replicas" not in new_workload["spec"] and old is not None:
+        # With autoscaling on the chart leaves the count to the autoscaler: the hand-over
+        # moves the pods that run now, and holds the autoscaler back until helm adopts the
+        # new workload (the chart then keeps its count, and recreates the autoscaler for it).
+        new_workload["spec"]["replicas"] = _running_replicas(switched, old, helm, kubectl)
+        autoscaler = kubectl.get(f"horizontalpodautoscaler/{new_workload['metadata']['name']}")
     extra = [
         o
         for o in manifests
@@ -299,6 +316,11 @@ def hand_over(
             f"# {created} (those not there yet); the {to_kind} at 0 replicas; ownership "
             f"metadata of {target.release}"
         )
+        if "replicas" not in new_workload["spec"]:
+            print(
+                f"# the autoscaler {new_workload['metadata']['name']} is deleted for the "
+                f"hand-over, which moves the pods {old_name} runs; helm creates it again"
+            )
         print(
             f"# then, per pod: scale {old_name} down by one, wait until the pod is gone; "
             f"scale {new_name} up by one, wait until it is Ready"
@@ -315,6 +337,7 @@ def hand_over(
         old_replicas=int(old["spec"].get("replicas", 1)),
         field_manager=helm.name,
         watch=lambda: stall_watch(switched, helm, kubectl_path, env),
+        autoscaler=autoscaler,
     ).run()
     before_helm()
     print(f"== helm adopts {new_name}", flush=True)
@@ -323,26 +346,31 @@ def hand_over(
     execute(upgrade, env, watch=watch, deadline=target.deadline)
 
 
-def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> Release:
-    """`target` with the replica count `old` ran when the hand-over began, so that moving
-    pods never changes how many run; said when the values would have given another count.
-    A rerun reads that count from what the interrupted run wrote on the new workload, or,
-    once the release adopted it, from the new workload itself."""
+def _running_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> int:
+    """The replica count `old` ran when the hand-over began. A rerun reads it from what the
+    interrupted run wrote on the new workload, or, once the release adopted it, from the new
+    workload itself."""
     rendered = target.manifests(helm).workload
     new = kubectl.get(f"{rendered['kind'].lower()}/{rendered['metadata']['name']}")
     resource = f"{old['kind'].lower()}/{old['metadata']['name']}"
     marks = (new or {}).get("metadata", {}).get("annotations", {})
     if marks.get(FROM) == resource:
-        running = int(marks[OLD_REPLICAS])
-    elif new is not None and release_of(new) == target.release:
-        running = int(new["spec"].get("replicas", 1))
-    else:
-        running = int(old["spec"].get("replicas", 1))
-    wanted = rendered["spec"].get("replicas")
+        return int(marks[OLD_REPLICAS])
+    if new is not None and release_of(new) == target.release:
+        return int(new["spec"].get("replicas", 1))
+    return int(old["spec"].get("replicas", 1))
+
+
+def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> Release:
+    """`target` with the replica count `old` ran when the hand-over began, so that moving
+    pods never changes how many run; said when the values would have given another count."""
+    running = _running_replicas(target, old, helm, kubectl)
+    wanted = target.manifests(helm).workload["spec"].get("replicas")
     if wanted is not None and wanted != running:
         print(
-            f"keeping the {running} pods {resource} runs (the values say {wanted}); give "
-            "--set replicaCount=N to change it, and give it to later upgrades too",
+            f"keeping the {running} pods {old['kind'].lower()}/{old['metadata']['name']} runs "
+            f"(the values say {wanted}); give --set replicaCount=N to change it, and give it "
+            "to later upgrades too",
             flush=True,
         )
     return target.with_set(replicaCount=str(running))
@@ -362,7 +390,8 @@ def switch_kind(
     if to_kind not in KINDS:
         raise cli.Refused(f"the kind to switch to must be one of {', '.join(KINDS)}")
     from_kind = KINDS[1 - KINDS.index(to_kind)]
-    name = target.manifests(helm).workload["metadata"]["name"]
+    workload = target.manifests(helm).workload
+    name = workload["metadata"]["name"]
     old = None
     if not dry_run:
         kubectl = Kubectl(kubectl_path, target.namespace, env)
@@ -370,9 +399,14 @@ def switch_kind(
         if old is None:
             finish_hand_over(target, to_kind, name, helm, kubectl, env)
             return
-        confirm(
-            [f"{from_kind.lower()}/{name} in {target.namespace}, once its pods are handed over"]
-        )
+        deleted = [
+            f"{from_kind.lower()}/{name} in {target.namespace}, once its pods are handed over"
+        ]
+        if "replicas" not in workload["spec"]:
+            deleted.append(
+                f"horizontalpodautoscaler/{name} while they move (helm creates it again)"
+            )
+        confirm(deleted)
     hand_over(target, to_kind, old, helm, kubectl_path, env, dry_run)
 
 
