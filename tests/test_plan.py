@@ -51,6 +51,33 @@ def test_statefulset_never_needs_more_ips_than_replicas(render):
     assert found.pool == "dummy-flask-app-ipool"
 
 
+@pytest.mark.parametrize(
+    ("limit", "partition", "at_once", "strategy"),
+    [
+        (2, 0, 2, "maxUnavailable 2"),
+        ("50%", 0, 2, "maxUnavailable 50% (= 2 pods)"),
+        ("10%", 0, 1, "maxUnavailable 10% (= 1 pods)"),
+        ("100%", 0, 5, "maxUnavailable 100% (= 5 pods)"),
+        (4, 3, 2, "maxUnavailable 4 (= 2 pods)"),
+    ],
+)
+def test_a_statefulset_replaces_max_unavailable_pods_at_once_rounded_down(
+    render, limit, partition, at_once, strategy
+):
+    """As the StatefulSet controller counts: a percentage of replicas rounded down, at least
+    one pod, and never more than the pods at or above the partition."""
+    rolling = {"maxUnavailable": limit, "partition": partition}
+    values = {
+        "workload": {"kind": "StatefulSet"},
+        "replicaCount": 5,
+        "ipool": {"enabled": True},
+        "updateStrategy": {"rollingUpdate": rolling},
+    }
+    found = plan.plan_for(render(values=values).workload)
+    assert (found.peak_pods, found.peak_ips, found.min_ready) == (5, 5, 5 - at_once)
+    assert f"(OrderedReady), {strategy}" in found.strategy
+
+
 @pytest.mark.parametrize(("replicas", "size", "strategy"), FITS.values(), ids=FITS.keys())
 def test_plan_agrees_the_pool_suffices_wherever_the_chart_accepts(render, replicas, size, strategy):
     found = plan.plan_for(render(values=deployment(replicas, size, strategy)).workload)

@@ -7,7 +7,8 @@ a rolling update needs at its peak, how many pods stay Ready, and whether the po
 is big enough. With an autoscaler, the plan counts its maxReplicas: the most pods a rollout
 may start from. The arithmetic is the controllers':
 a Deployment rounds maxSurge up and maxUnavailable down, and when both come to zero it lets
-one pod be unavailable; a StatefulSet deletes a pod before creating its replacement.
+one pod be unavailable; a StatefulSet deletes a pod (maxUnavailable pods, rounded down, at
+least one) before creating its replacement.
 """
 
 from __future__ import annotations
@@ -134,12 +135,20 @@ def _statefulset(spec: Obj, replicas: int) -> dict:
             "peak_pods": replicas,
             "min_ready": replicas,
         }
-    partition = int(update.get("rollingUpdate", {}).get("partition", 0))
-    described = f"RollingUpdate ({policy}), one pod at a time"
+    rolling = update.get("rollingUpdate", {})
+    partition = int(rolling.get("partition", 0))
+    limit = rolling.get("maxUnavailable", 1)
+    # The controller rounds a percentage down and replaces at least one pod at a time
+    # (Kubernetes 1.37 on; 1.35 and 1.36 with the MaxUnavailableStatefulSet gate, and one at a
+    # time before, which keeps more Ready than planned here).
+    at_once = min(max(pod_count(limit, replicas, round_up=False), 1), max(replicas - partition, 0))
+    described = f"RollingUpdate ({policy}), " + (
+        "one pod at a time" if str(limit) == "1" else f"maxUnavailable {_limit(limit, at_once)}"
+    )
     if partition:
         described += f", ordinals >= {partition} only"
     # Each pod is deleted, and its IP freed, before its replacement is created.
-    return {"strategy": described, "peak_pods": replicas, "min_ready": max(replicas - 1, 0)}
+    return {"strategy": described, "peak_pods": replicas, "min_ready": max(replicas - at_once, 0)}
 
 
 def handover_plan(workload: Obj, autoscaler: Obj | None = None) -> Plan:

@@ -70,6 +70,22 @@ def test_statefulset_never_needs_a_fourth_ip(rehearsal):
     measured_as_planned(outcome)
 
 
+def test_a_statefulset_replacing_two_pods_at_once_keeps_its_plan_and_its_pool(rehearsal):
+    """updateStrategy.rollingUpdate.maxUnavailable 2 of 3 (on by default since Kubernetes
+    1.37): two pods go at once, so one stays Ready, and still no fourth IP is asked for."""
+    outcome = scenarios.chart_rollout(
+        rehearsal,
+        "statefulset-two-at-once",
+        "Chart StatefulSet, maxUnavailable 2, pool of 3",
+        {"workload.kind": "StatefulSet", "updateStrategy.rollingUpdate.maxUnavailable": "2"},
+        scenarios.REPLICAS,
+    )
+    m = outcome.measurement
+    assert m.completed and m.failed_scheduling_events == 0
+    assert outcome.plan is not None and outcome.plan.min_ready == 1
+    measured_as_planned(outcome)
+
+
 def test_two_phase_rollout_completes_and_reports_its_time_without_public_ips(rehearsal):
     m = scenarios.SCENARIOS["two-phase"](rehearsal).measurement
     assert m.completed
