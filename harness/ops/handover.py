@@ -294,7 +294,9 @@ def hand_over(
         # With autoscaling on the chart leaves the count to the autoscaler: the hand-over
         # moves the pods that run now, and holds the autoscaler back until helm adopts the
         # new workload (the chart then keeps its count, and recreates the autoscaler for it).
-        new_workload["spec"]["replicas"] = _running_replicas(switched, old, helm, kubectl)
+        new_workload["spec"]["replicas"] = _running_replicas(
+            new_workload, target.release, old, kubectl
+        )
         autoscaler = kubectl.get(f"horizontalpodautoscaler/{new_workload['metadata']['name']}")
     extra = [
         o
@@ -346,17 +348,16 @@ def hand_over(
     execute(upgrade, env, watch=watch, deadline=target.deadline)
 
 
-def _running_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> int:
-    """The replica count `old` ran when the hand-over began. A rerun reads it from what the
-    interrupted run wrote on the new workload, or, once the release adopted it, from the new
-    workload itself."""
-    rendered = target.manifests(helm).workload
+def _running_replicas(rendered: Obj, release: str, old: Obj, kubectl: Kubectl) -> int:
+    """The replica count `old` ran when the hand-over to `rendered` (the new workload as the
+    chart renders it) began. A rerun reads it from what the interrupted run wrote on the new
+    workload, or, once the release adopted it, from the new workload itself."""
     new = kubectl.get(f"{rendered['kind'].lower()}/{rendered['metadata']['name']}")
     resource = f"{old['kind'].lower()}/{old['metadata']['name']}"
     marks = (new or {}).get("metadata", {}).get("annotations", {})
     if marks.get(FROM) == resource:
         return int(marks[OLD_REPLICAS])
-    if new is not None and release_of(new) == target.release:
+    if new is not None and release_of(new) == release:
         return int(new["spec"].get("replicas", 1))
     return int(old["spec"].get("replicas", 1))
 
@@ -364,8 +365,9 @@ def _running_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -
 def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> Release:
     """`target` with the replica count `old` ran when the hand-over began, so that moving
     pods never changes how many run; said when the values would have given another count."""
-    running = _running_replicas(target, old, helm, kubectl)
-    wanted = target.manifests(helm).workload["spec"].get("replicas")
+    rendered = target.manifests(helm).workload
+    running = _running_replicas(rendered, target.release, old, kubectl)
+    wanted = rendered["spec"].get("replicas")
     if wanted is not None and wanted != running:
         print(
             f"keeping the {running} pods {old['kind'].lower()}/{old['metadata']['name']} runs "

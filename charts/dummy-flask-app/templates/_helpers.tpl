@@ -139,13 +139,25 @@ autoscaler's next sync (helm/helm#12650), which is how turning autoscaling on us
 {{- $other := ternary "Deployment" "StatefulSet" (eq $kind "StatefulSet") -}}
 {{- $found := "" -}}
 {{- range list $kind $other -}}
-{{- $live := lookup "apps/v1" . $.Release.Namespace (include "dummy-flask-app.fullname" $) -}}
-{{- $owner := dig "metadata" "annotations" "meta.helm.sh/release-name" "" ($live | default dict) -}}
-{{- if and (not $found) $live (eq $owner $.Release.Name) -}}
+{{- $live := include "dummy-flask-app.liveWorkload" (dict "root" $ "kind" .) | fromJson -}}
+{{- if and (not $found) $live -}}
 {{- $found = toString (int (dig "spec" "replicas" 1 $live)) -}}
 {{- end -}}
 {{- end -}}
 {{- $found -}}
+{{- end -}}
+
+{{/*
+The release's own workload of "kind" as the cluster has it, as JSON; {} when there is none,
+when another release or no release owns it, and without a cluster (helm template).
+*/}}
+{{- define "dummy-flask-app.liveWorkload" -}}
+{{- $live := lookup "apps/v1" .kind .root.Release.Namespace (include "dummy-flask-app.fullname" .root) -}}
+{{- if eq (dig "metadata" "annotations" "meta.helm.sh/release-name" "" ($live | default dict)) .root.Release.Name -}}
+{{- toJson $live -}}
+{{- else -}}
+{}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -217,11 +229,9 @@ during install, upgrade and server-side dry runs; `helm template` renders as if 
 {{- define "dummy-flask-app.validateKindSwitch" -}}
 {{- $kind := include "dummy-flask-app.workloadKind" . -}}
 {{- $other := ternary "Deployment" "StatefulSet" (eq $kind "StatefulSet") -}}
-{{- $live := lookup "apps/v1" $other .Release.Namespace (include "dummy-flask-app.fullname" .) -}}
+{{- $live := include "dummy-flask-app.liveWorkload" (dict "root" . "kind" $other) | fromJson -}}
 {{- if and $live (not .Values.workload.switchKind) -}}
-{{- $owner := dig "metadata" "annotations" "meta.helm.sh/release-name" "" $live -}}
-{{- $running := int (dig "spec" "replicas" 1 $live) -}}
-{{- if and (eq $owner .Release.Name) (gt $running 0) -}}
+{{- if gt (int (dig "spec" "replicas" 1 $live)) 0 -}}
 {{- fail (printf "workload.kind: release %s runs a %s and these values render a %s. If that is not meant, give workload.kind=%s (or --reuse-values). To switch, hand the pods over one at a time with scripts/migrate-to-%s, or set workload.switchKind=true for a plain switch (seconds without a Ready pod)." .Release.Name $other $kind $other (lower $kind)) -}}
 {{- end -}}
 {{- end -}}
