@@ -105,7 +105,9 @@ def render_or_refusal(values: vs.Values, render: Render) -> Manifests | str:
             f"{vs.schema_errors(values)}\n{text}"
         )
         key = message_key(text)
-        assert key in vs.value_paths(), f"the chart's refusal names no values key: {text}"
+        assert key in vs.value_paths() or vs.inside_free_form(key), (
+            f"the chart's refusal names no values key: {text}"
+        )
         return text
 
 

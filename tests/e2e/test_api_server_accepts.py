@@ -246,8 +246,10 @@ def test_a_sample_of_generated_values_runs_ready_pods_or_is_refused_by_name(
         except RenderError as error:
             assert "execution error" in error.stderr or "schema" in error.stderr, error
             return
-        values_file = tmp_path / f"{name}.yaml"
-        values_file.write_text(yaml.safe_dump(values))
+        # JSON, not YAML: helm reads YAML 1.1, where a generated string such as `Y` or `on`
+        # written bare by PyYAML would come back as a boolean.
+        values_file = tmp_path / f"{name}.json"
+        values_file.write_text(json.dumps(values))
         args = helm_chart_args(
             "upgrade", release=name, namespace=namespace, values_files=[values_file]
         )

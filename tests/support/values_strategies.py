@@ -640,3 +640,10 @@ def value_paths() -> frozenset[str]:
 
     walk(SCHEMA, "")
     return frozenset(found)
+
+
+def inside_free_form(key: str | None) -> bool:
+    """Whether `key` lies inside an object the schema leaves free-form (a PASSTHROUGH path,
+    such as `extraEnv[].valueFrom.fileKeyRef.volumeName`): a key the chart may name in a
+    refusal though the schema lists no such property."""
+    return key is not None and any(key.startswith(f"{path}.") for path in PASSTHROUGH)
