@@ -18,8 +18,10 @@ from harness.core.proc import ExternalError
 T = TypeVar("T")
 
 # What a check may raise while the thing it looks at is still in between states: a command
-# or an API call fails, a file or a field is not there yet, a value is still null.
-TRANSIENT = (ExternalError, OSError, ValueError, LookupError, TypeError)
+# or an API call fails, a file or a process is not there yet. Not KeyError or TypeError: a
+# field that may be missing is read with .get(), so those are bugs in the check, and a bug
+# ends the wait at once instead of being polled for the whole timeout.
+TRANSIENT = (ExternalError, OSError)
 
 
 class WaitTimeout(Exception):
