@@ -11,12 +11,9 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from harness.chart import benchmark
 from harness.chart.render import render
 from harness.core import records
-from harness.core.proc import CommandError
 from harness.core.tools import ROOT
 from harness.toolchain import helm_unittest
 
@@ -73,33 +70,7 @@ def test_every_value_set_renders_its_kind_of_workload():
         assert render(values).workload["kind"] == benchmark.workload_kind(values), values
 
 
-# --- helm-unittest on the generated suites ---
-
-
-@pytest.fixture(scope="module")
-def helm_unittest_binary() -> Path:
-    if helm_unittest.installed_version(helm_unittest.LINK) != helm_unittest.VERSION:
-        pytest.skip(f"helm-unittest is not installed: run `{benchmark.HELM_UNITTEST_INSTALL}`")
-    return helm_unittest.LINK
-
-
-def test_the_generated_helm_unittest_suites_pass_on_a_few_value_sets(
-    tmp_path: Path, helm_unittest_binary: Path
-):
-    sets = benchmark.value_sets()[:4]  # both kinds, ipool off and on
-    workspace = benchmark.prepare(tmp_path, sets)
-    for suite in workspace.suites.values():
-        benchmark.run_helm_unittest(helm_unittest_binary, workspace.chart, suite, len(sets))
-
-
-def test_a_suite_whose_assertion_is_false_fails_the_run(tmp_path: Path, helm_unittest_binary: Path):
-    """The suites' passing means something: a StatefulSet asserted to be a Deployment fails."""
-    sets = benchmark.value_sets()[:2]
-    workspace = benchmark.prepare(tmp_path, sets)
-    suite = workspace.suites[benchmark.HELM_UNITTEST]
-    suite.write_text(suite.read_text().replace("of: StatefulSet", "of: Deployment"))
-    with pytest.raises(CommandError, match="tests failed"):
-        benchmark.run_helm_unittest(helm_unittest_binary, workspace.chart, suite, len(sets))
+# --- the generated helm-unittest suites (run by the benchmark, which needs helm-unittest) ---
 
 
 def test_the_suites_render_a_copy_of_the_chart_as_render_does_with_a_values_file_per_set(

@@ -601,6 +601,20 @@ def measure(
     ]
 
 
+def check_suites_can_fail(binary: Path, workspace: Workspace) -> None:
+    """The suites' passing means something: the same suite asserting each StatefulSet to be a
+    Deployment must fail, or the benchmark stops (ToolError) before it measures anything."""
+    suite = workspace.suites[HELM_UNITTEST]
+    false = suite.with_name(f"false_{suite.name}")
+    false.write_text(suite.read_text().replace("of: StatefulSet", "of: Deployment"))
+    done = run([binary, "--file", false, workspace.chart], check=False, timeout=RUN_TIMEOUT_S)
+    tests = re.search(r"^Tests:\s+(\d+) failed", done.stdout, re.MULTILINE)
+    if not tests or int(tests.group(1)) == 0:
+        raise ToolError(
+            f"helm-unittest did not fail {false}, whose assertions are false:\n{done.stdout}"
+        )
+
+
 def warm_up(binary: Path, scratch: Path, sets: Sequence[dict[str, Any]]) -> None:
     """Each approach once on a few sets, not recorded: files in the page cache, binaries
     loaded, Python's bytecode compiled."""
@@ -608,6 +622,7 @@ def warm_up(binary: Path, scratch: Path, sets: Sequence[dict[str, Any]]) -> None
     for name, suite in workspace.suites.items():
         print(f"warm-up: {name}", flush=True)
         run_helm_unittest(binary, workspace.chart, suite, len(sets))
+    check_suites_can_fail(binary, workspace)
     for name in (OLD_PATH, NEW_PATH):
         print(f"warm-up: {name}", flush=True)
         run_render_path(name, workspace.cases)
