@@ -4,10 +4,10 @@ Sized for a pod limited to 200m CPU / 128Mi, from what docs/benchmark.md measure
 limits:
 
 - One gthread worker with one thread. It answered about as many requests a second as the sync
-  worker, gunicorn's own default, and more than with 2, 4 or 8 threads: a fifth of a core
-  leaves nothing for more threads to overlap, only switching between them to pay for. Unlike
-  sync, gthread keeps idle connections alive in a poller (5 s by default), so clients reuse
-  them and a stopping worker can tell them to close.
+  worker, gunicorn's own default, and more than with 4 threads (the one other count measured):
+  a fifth of a core leaves nothing for more threads to overlap, only switching between them to
+  pay for. Unlike sync, gthread keeps idle connections alive in a poller (5 s by default), so
+  clients reuse them and a stopping worker can tell them to close.
 - Memory: the master about 23 MiB RSS (Python and gunicorn's own modules; the master loads
   only gunicorn, app.settings and app.accesslog, never Flask) and the worker about 31 MiB
   (Flask and the app on top of the pages it shares with the master), some 31 MiB in all once
