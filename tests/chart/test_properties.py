@@ -262,7 +262,10 @@ def check_capacity(values: vs.Values, rendered: Manifests | str, render: Render)
             return
         unguarded = copy.deepcopy(values)
         unguarded["ipool"] = {**unguarded.get("ipool", {}), "enabled": False}
-        found = _plan(render(unguarded))
+        without_guard = render_or_refusal(unguarded, render)
+        if isinstance(without_guard, str):
+            return  # refused for something else too, by name: no rollout to count
+        found = _plan(without_guard)
         assert found.peak_pods > size, (
             f"refused for capacity ({rendered}), but the rollout needs {found.peak_pods} "
             f"IPs of the pool's {size}: {found}"
