@@ -567,6 +567,17 @@ NEVER_RUNS = [
         "stays on a node after the taint appears).",
     ),
     (
+        "the-same-spread-pair-twice",
+        {
+            "topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"},
+                {"maxSkew": 2, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"},
+            ]
+        },
+        'topologySpreadConstraints[1]: topologyKey "zone" with whenUnsatisfiable DoNotSchedule '
+        "is given already (item 0); Kubernetes takes each pair once, so merge the two.",
+    ),
+    (
         "spread-key-in-its-own-selector",
         {
             "topologySpreadConstraints": [

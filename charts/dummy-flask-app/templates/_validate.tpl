@@ -197,7 +197,13 @@ workload.yaml renders them ("dummy-flask-app.probe").
 {{- fail (printf "tolerations[%d].tolerationSeconds: only allowed with effect NoExecute (the time a pod stays on a node after the taint appears)." $index) -}}
 {{- end -}}
 {{- end -}}
+{{- $spreads := dict -}}
 {{- range $index, $constraint := .Values.topologySpreadConstraints -}}
+{{- $pair := printf "%s/%s" (toString $constraint.topologyKey) (toString $constraint.whenUnsatisfiable) -}}
+{{- if hasKey $spreads $pair -}}
+{{- fail (printf "topologySpreadConstraints[%d]: topologyKey %q with whenUnsatisfiable %s is given already (item %d); Kubernetes takes each pair once, so merge the two." $index (toString $constraint.topologyKey) (toString $constraint.whenUnsatisfiable) (get $spreads $pair)) -}}
+{{- end -}}
+{{- $_ := set $spreads $pair $index -}}
 {{- $selector := $constraint.labelSelector | default (dict "matchLabels" (include "dummy-flask-app.selectorLabels" $ | fromYaml)) -}}
 {{- range $constraint.matchLabelKeys -}}
 {{- if hasKey ($selector.matchLabels | default dict) . -}}
