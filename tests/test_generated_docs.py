@@ -9,16 +9,19 @@ renderers against small runs built here.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from harness.chart import benchmark
 from harness.chart.plan import Plan
 from harness.container import bench
 from harness.container.pod import MemorySample, PodSettings
 from harness.core import records
+from harness.core.proc import run
 from harness.core.tools import ROOT
 from harness.ipool import scenarios
 from harness.ipool.recorder import Measurement
@@ -58,6 +61,26 @@ def test_docs_rollout_under_load_md_is_what_its_json_renders():
         "measurement, run `make rollout-docs`; after a change to its template only, run "
         "`python -m harness.traffic.rollouts --render docs/rollout-under-load.json`"
     )
+
+
+CHART_MEASURED = re.compile(r"\d+\.\d+\.\d+ at commit [0-9a-f]{7,40}")
+
+
+@pytest.mark.parametrize(
+    ("record", "load"),
+    [
+        ("ipool.json", scenarios.record_from_json),
+        ("rollout-under-load.json", rollouts.record_from_json),
+        ("harness-benchmark.json", benchmark.record_from_json),
+    ],
+)
+def test_a_cluster_or_render_record_names_the_chart_version_and_commit_it_measured(record, load):
+    """Not `, modified`: a record of a chart that no commit holds cannot be measured again."""
+    chart = load((DOCS / record).read_text()).chart
+    assert CHART_MEASURED.fullmatch(chart), f"docs/{record} measured chart {chart!r}"
+    version = chart.split()[0]
+    page = (DOCS / record).with_suffix(".md").read_text()
+    assert f"{version} at commit" in page, f"docs/{record}'s page does not name chart {chart}"
 
 
 def test_the_recorded_rollouts_lose_no_request_with_the_charts_prestop_sleep():
@@ -102,6 +125,7 @@ def _plan(peak_pods: int, min_ready: int) -> Plan:
 def _ipool_record(*outcomes: scenarios.Outcome) -> scenarios.Record:
     return scenarios.Record(
         date="2031-02-03",
+        chart="3.1.4 at commit 0123abc",
         cores=16,
         architecture="aarch64",
         replicas=5,
@@ -174,7 +198,7 @@ def test_the_page_states_the_recorded_settings_and_machine_not_the_current_ones(
     page = scenarios.render_doc(_ipool_record())
     assert "from 2.0.0 to 2.1.0 with 5 replicas" in page
     assert "holding its IP for\n7.5 s" in page
-    assert "Measured 2031-02-03 on 16 cores, aarch64." in page
+    assert "Measured 2031-02-03 on 16 cores, aarch64, with chart 3.1.4 at commit 0123abc." in page
     assert "a pool of\n5) stalls" in page
 
 
@@ -204,9 +228,10 @@ def test_an_ipool_record_with_a_field_the_measurement_does_not_have_is_refused()
 def test_write_doc_records_the_run_next_to_the_page_and_renders_the_page_from_it(tmp_path):
     outcomes = [scenarios.Outcome("a", "Way A", _measurement(), plan=_plan(3, 2))]
     page = tmp_path / "ipool.md"
-    scenarios.write_doc(outcomes, page, termination_delay=4.0)
+    scenarios.write_doc(outcomes, page, termination_delay=4.0, chart="3.1.4 at commit 0123abc")
     record = scenarios.record_from_json((tmp_path / "ipool.json").read_text())
     assert (record.outcomes, record.termination_delay_s) == (outcomes, 4.0)
+    assert record.chart == "3.1.4 at commit 0123abc"
     assert page.read_text() == scenarios.render_doc(record)
 
 
@@ -580,3 +605,21 @@ def test_the_render_flag_renders_the_report_next_to_a_record_without_docker(tmp_
     assert bench.main(["--render", str(recorded)]) == 0
     expected = bench.report(bench.record_from_json(recorded.read_text()))
     assert (tmp_path / "benchmark.md").read_text() == expected
+
+
+# --- what every record names ---
+
+
+def test_the_chart_state_is_the_version_at_the_commit_and_says_when_the_chart_differs(tmp_path):
+    chart = tmp_path / "charts" / "app"
+    chart.mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: app\nversion: 3.1.4\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    run([*git, "init", "-q"])
+    run([*git, "add", "."])
+    run([*git, "commit", "-qm", "chart"])
+    head = run([*git, "rev-parse", "--short", "HEAD"]).stdout.strip()
+
+    assert records.chart_state(chart) == f"3.1.4 at commit {head}"
+    (chart / "values.yaml").write_text("replicaCount: 2\n")
+    assert records.chart_state(chart) == f"3.1.4 at commit {head}, modified"

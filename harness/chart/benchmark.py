@@ -637,16 +637,6 @@ def chart_digest() -> str:
     return digest.hexdigest()
 
 
-def chart_state() -> str:
-    """The chart's version, and the commit it is at ("modified" when it differs from it)."""
-    chart = yaml.safe_load((rendering.CHART_DIR / "Chart.yaml").read_text())
-    head = run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False).stdout.strip()
-    status = ["git", "status", "--porcelain", "--", str(rendering.CHART_DIR)]
-    modified = run(status, cwd=ROOT, check=False).stdout.strip()
-    at = f"commit {head}" if head else "no git commit"
-    return f"{chart['version']} at {at}" + (", modified" if modified else "")
-
-
 def benchmark(args: argparse.Namespace) -> Record:
     started = time.monotonic()
     machine = this_machine()  # before the load: the load average says what else was running
@@ -654,7 +644,7 @@ def benchmark(args: argparse.Namespace) -> Record:
     sets = value_sets(args.cases, args.seed)
     # helm-unittest renders a copy of the chart, render() the chart itself: an edit during
     # the run would have them measure different charts.
-    chart, before = chart_state(), chart_digest()
+    chart, before = records.chart_state(rendering.CHART_DIR), chart_digest()
     with tempfile.TemporaryDirectory(prefix="harness-benchmark-") as scratch:
         warm_up(binary, Path(scratch), sets[: args.warmup_cases])
         workspace = prepare(Path(scratch) / "run", sets)

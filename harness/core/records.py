@@ -17,6 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
+
+from harness.core.proc import run
+
 R = TypeVar("R")
 
 
@@ -46,6 +50,17 @@ def this_machine() -> Machine:
         load_average=os.getloadavg()[0],
         cpu=cpu or platform.processor() or platform.machine(),
     )
+
+
+def chart_state(chart_dir: Path) -> str:
+    """What a record measured, as its page names it: the chart's version and the commit the
+    tree is at (`0.8.0 at commit 4f546a5`), `, modified` when the chart differs from it."""
+    version = yaml.safe_load((chart_dir / "Chart.yaml").read_text())["version"]
+    git = ["git", "-C", str(chart_dir)]
+    head = run([*git, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+    modified = run([*git, "status", "--porcelain", "--", "."], check=False).stdout.strip()
+    at = f"commit {head}" if head else "no git commit"
+    return f"{version} at {at}" + (", modified" if modified else "")
 
 
 def to_json(record: Any) -> str:

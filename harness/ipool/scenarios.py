@@ -30,6 +30,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from typing import Any
 import yaml
 
 from harness.chart.plan import Plan, handover_plan, plan_for
-from harness.chart.render import render
+from harness.chart.render import CHART_DIR, render
 from harness.cluster.target import add_kubeconfig_argument, target_cluster
 from harness.core import records
 from harness.core.proc import run
@@ -108,6 +110,7 @@ class Record:
     """
 
     date: str
+    chart: str  # the chart's version and commit (harness.core.records.chart_state)
     cores: int
     architecture: str
     termination_delay_s: float
@@ -245,6 +248,65 @@ class Rehearsal:
         return self.operator.env(self.kube)
 
 
+Way = Callable[[Rehearsal], Outcome]
+
+
+class Rehearsals:
+    """Ways rehearsed side by side on one Rehearsal, `at_once` at a time, for a test suite
+    that wants their outcomes sooner than one after another.
+
+    They stay apart as they do one after another: each runs in a namespace and a pool of its
+    own, and the emulator keys every IP by its pool. What several ways share beyond that (the
+    write-up's pool name and its Service in `default`) makes them a chain: `start(...)` with
+    more than one way runs them in order, in one slot. A way that stops the emulator must not
+    run beside any other: call `wait()` first.
+
+        with Rehearsals(rehearsal, at_once=4) as ahead:
+            ahead.start(("statefulset", SCENARIOS["statefulset"]))
+            outcome = ahead.outcome("statefulset")   # its Outcome, or what it raised
+    """
+
+    def __init__(self, rehearsal: Rehearsal, at_once: int) -> None:
+        self.rehearsal = rehearsal
+        self._slots = ThreadPoolExecutor(at_once, thread_name_prefix="rehearsal")
+        self._outcomes: dict[str, Future[Outcome]] = {}
+
+    def __enter__(self) -> Rehearsals:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._slots.shutdown(wait=True, cancel_futures=True)
+        for future in self._outcomes.values():
+            future.cancel()  # a chain never started: nobody waits on it any more
+
+    def start(self, *chain: tuple[str, Way]) -> None:
+        """Queue the ways of `chain`, run one after another in one slot when it frees."""
+        queued: list[Future[Outcome]] = []
+        for key, _ in chain:
+            if key in self._outcomes:
+                raise ValueError(f"{key} is rehearsed already")
+            queued.append(self._outcomes.setdefault(key, Future()))
+
+        def run_chain() -> None:
+            for (_, way), future in zip(chain, queued, strict=True):
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(way(self.rehearsal))
+                except BaseException as error:  # handed to whoever asks for the outcome
+                    future.set_exception(error)
+
+        self._slots.submit(run_chain)
+
+    def outcome(self, key: str) -> Outcome:
+        """The way's Outcome once it is rehearsed; what it raised, raised again."""
+        return self._outcomes[key].result()
+
+    def wait(self) -> None:
+        """Until every way started so far has finished, however it ended."""
+        futures.wait(list(self._outcomes.values()))
+
+
 def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> Release:
     """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
     target = Release(
@@ -280,9 +342,15 @@ def _planned(target: Release) -> Plan:
 def _recorded(
     r: Rehearsal, namespace: str, selector: Mapping[str, str], action: Callable[[], bool]
 ) -> Measurement:
-    """Run `action` (True when the rollout finished) while the recorder watches."""
-    with Recorder(r.api, namespace, selector) as recorder:
-        recorder.measurement.completed = action()
+    """Run `action` (True when the rollout finished) while the recorder watches, on a
+    connection of its own: rehearsals side by side (Rehearsals) would otherwise take turns
+    on the shared one, and each recorder would see fewer of its pods' moments."""
+    api = KubeAPI(r.kube.kubeconfig)
+    try:
+        with Recorder(api, namespace, selector) as recorder:
+            recorder.measurement.completed = action()
+    finally:
+        api.close()
     return recorder.measurement
 
 
@@ -508,7 +576,7 @@ def emulator_restart_mid_rollout(r: Rehearsal) -> Outcome:
     return Outcome("restart", "Emulator killed and restarted mid-rollout", measured)
 
 
-SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
+SCENARIOS: dict[str, Way] = {
     "writeup": writeup_deployment,
     "deployment-guarded": lambda r: chart_rollout(
         r,
@@ -581,11 +649,12 @@ SCENARIOS: dict[str, Callable[[Rehearsal], Outcome]] = {
 }
 
 
-def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float) -> None:
+def write_doc(outcomes: list[Outcome], path: Path, termination_delay: float, chart: str) -> None:
     """Record the run next to `path` (same name, .json), then render `path` from that record."""
     today, cores = dt.date.today().isoformat(), os.cpu_count() or 1
     record = Record(
         today,
+        chart,
         cores,
         platform.machine(),
         termination_delay,
@@ -609,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {records.render_next_to(args.render, record_from_json, render_doc)}")
         return 0
     target = target_cluster(args.kubeconfig)
+    chart = records.chart_state(CHART_DIR)
     outcomes = []
     prepare = target.local.allow_pulls if target.local else None
     with Rehearsal(target.kube, args.termination_delay, prepare) as rehearsal:
@@ -621,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     if args.write:
-        write_doc(outcomes, args.write, args.termination_delay)
+        write_doc(outcomes, args.write, args.termination_delay, chart)
         print(f"wrote {args.write} and {args.write.with_suffix('.json')}")
     return 0
 

@@ -146,6 +146,7 @@ def chart_pre_stop_sleep() -> int:
 @dataclass
 class Record:
     date: str
+    chart: str  # the chart's version and commit (harness.core.records.chart_state)
     cores: int
     architecture: str
     rate_per_s: float
@@ -193,13 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.render:
         print(f"wrote {records.render_next_to(args.render, record_from_json, render_doc)}")
         return 0
+    chart = records.chart_state(CHART_DIR)
     local = LocalCluster()
     local.up()
     publish_images(local)
     outcomes = measure(local, sorted({0, chart_pre_stop_sleep()}))
-    record = Record(
-        dt.date.today().isoformat(), os.cpu_count() or 1, platform.machine(), RATE, outcomes
-    )
+    today = dt.date.today().isoformat()
+    record = Record(today, chart, os.cpu_count() or 1, platform.machine(), RATE, outcomes)
     recorded = records.write(args.doc, record, record_from_json, render_doc)
     print(f"wrote {args.doc} and {recorded}")
     return 0
