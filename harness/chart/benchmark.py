@@ -308,11 +308,15 @@ def run_helm_unittest(binary: Path, chart: Path, suite: Path, expected: int) -> 
     start = time.perf_counter()
     done = run([binary, "--file", suite, chart], check=False, timeout=RUN_TIMEOUT_S)
     elapsed = time.perf_counter() - start
-    tests = re.search(r"^Tests:\s+(.*)$", done.stdout, re.MULTILINE)
-    passed = tests and tests.group(1) == f"{expected} passed, {expected} total"
-    if done.returncode != 0 or not passed:
+    if done.returncode != 0 or _tally(done.stdout) != f"{expected} passed, {expected} total":
         raise CommandError(done.args, done.returncode, done.stdout, done.stderr, "tests failed")
     return elapsed
+
+
+def _tally(stdout: str) -> str | None:
+    """helm-unittest's closing count (`3 failed, 1 passed, 4 total`), or None."""
+    found = re.search(r"^Tests:\s+(.*)$", stdout, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 # --- the render paths, each in a process of its own ---
@@ -608,8 +612,8 @@ def check_suites_can_fail(binary: Path, workspace: Workspace) -> None:
     false = suite.with_name(f"false_{suite.name}")
     false.write_text(suite.read_text().replace("of: StatefulSet", "of: Deployment"))
     done = run([binary, "--file", false, workspace.chart], check=False, timeout=RUN_TIMEOUT_S)
-    tests = re.search(r"^Tests:\s+(\d+) failed", done.stdout, re.MULTILINE)
-    if not tests or int(tests.group(1)) == 0:
+    failed = re.match(r"(\d+) failed", _tally(done.stdout) or "")
+    if not failed or int(failed.group(1)) == 0:
         raise ToolError(
             f"helm-unittest did not fail {false}, whose assertions are false:\n{done.stdout}"
         )
