@@ -13,7 +13,7 @@ REQS     := requirements/scripts.txt requirements/dev.txt app/requirements.txt
 PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q --require-hashes
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scripts demo test lint docs clean bench ipool-docs rollout-docs bench-harness
+.PHONY: help setup setup-scripts demo test test-times lint docs clean bench ipool-docs rollout-docs bench-harness
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,8 +50,16 @@ $(CHECKOV_OK): requirements/checkov.txt
 demo: setup ## install 1.0.0, upgrade to 1.5.0, both kinds (the local cluster, or DEMO_KUBECONFIG's)
 	$(PYTHON) -m harness.demo $(if $(DEMO_KUBECONFIG),--kubeconfig $(DEMO_KUBECONFIG))
 
+# Test files run side by side in TEST_PROCESSES processes (pytest-xdist; pyproject.toml), each
+# file's tests in one process, the slowest files first (tests/conftest.py); the processes
+# share one cluster and one engine (tests/support/shared.py). 0 runs all in this process.
+TEST_PROCESSES ?= 4
+PYTEST   := $(PYTHON) -m pytest --numprocesses $(TEST_PROCESSES)
 test: setup ## run all tests (e2e on the local cluster, or DFA_E2E_KUBECONFIG's)
-	$(PYTHON) -m pytest
+	$(PYTEST)
+
+test-times: setup ## run all tests as `make test` does; writes docs/test-times.md from their times
+	DFA_TEST_TIMES=docs/test-times.json $(PYTEST)
 
 lint: setup ## lint the Python code with ruff
 	$(VENV)/bin/ruff check .

@@ -17,8 +17,17 @@ from dataclasses import dataclass
 
 from hypothesis import settings
 
+SEED_ENV = "DFA_PROPERTY_SEED"
 CASES = int(os.environ.get("DFA_PROPERTY_CASES", "2000"))
-SEED = int(os.environ.get("DFA_PROPERTY_SEED") or random.SystemRandom().randrange(2**32))
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**32)
+
+
+# Drawn by the run's main process (tests/conftest.py), so that every test process of it
+# generates from the same seed and the one seed printed repeats the whole run.
+SEED = int(os.environ.get(SEED_ENV) or new_seed())
 
 # No example database (failing examples are kept by hand in
 # tests/chart/values/property-regressions.yaml), no deadline (a render's time depends on the
