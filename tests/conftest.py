@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from harness.chart import render as rendering
 from harness.container.baseimage import ensure_base_image
@@ -104,20 +105,30 @@ def pytest_configure(config: pytest.Config) -> None:
         RUN_TIMINGS.append(timings.Timings(processes=processes))
 
 
+class UnitsOfWork(LoadScopeScheduling):
+    """pytest-xdist's scheduler for a run in several processes: it hands a process one unit
+    of work at a time, in the order the processes collected them (slowest first, see
+    `pytest_collection_modifyitems`). A unit is a test file, the files in TOGETHER share
+    one, and each test of a file in APART is one."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        name = nodeid.split("::", 1)[0]
+        return nodeid if name in APART else TOGETHER.get(name, name)
+
+
 @pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> UnitsOfWork:
+    return UnitsOfWork(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In a run in several processes (`--dist loadgroup`): each file is one unit of work,
-    handed to one process (files in TOGETHER share one, each test of a file in APART is
-    one), the slowest files first."""
-    if getattr(config.option, "dist", "no") != "loadgroup":
+    """A test process orders the run's files slowest first, as the committed record has
+    them: no long file starts last. (All processes order them alike, as xdist checks.)"""
+    if not is_worker(config):
         return
     files = {item.nodeid.split("::", 1)[0] for item in items}
     e2e = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("e2e")}
     rank = {name: index for index, name in enumerate(timings.slowest_first(sorted(files), e2e))}
-    for item in items:
-        name = item.nodeid.split("::", 1)[0]
-        if name not in APART:
-            item.add_marker(pytest.mark.xdist_group(TOGETHER.get(name, name)))
     items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
 
 

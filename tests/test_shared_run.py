@@ -70,3 +70,48 @@ def test_what_a_run_started_is_listed_once_in_order_and_forgotten_after(state, m
     assert shared.started_by_this_run() == []
     monkeypatch.setenv(shared.RUN_ENV, "run-b")
     assert shared.started_by_this_run() == ["engine"]
+
+
+# Records which process started which test, and runs none of them.
+WHO_RAN = '''
+import os, pytest
+
+def pytest_runtest_logstart(nodeid, location):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # the main process hears of it too
+    if worker:
+        with open(os.environ["WHO_RAN"], "a") as out:
+            out.write(worker + " " + nodeid + "\\n")
+
+def pytest_runtest_setup(item):
+    pytest.skip("only scheduled")
+'''
+
+
+def test_the_ipool_files_run_in_one_process_and_a_property_file_spreads_over_several(tmp_path):
+    """The real scheduler (tests/conftest.py's UnitsOfWork) on the suite's own files: both
+    ipool files install the emulator cluster-wide, so one process runs them all."""
+    (tmp_path / "who_ran_plugin.py").write_text(WHO_RAN)
+    log = tmp_path / "who-ran.txt"
+    files = [
+        "tests/e2e/test_ipool_emulator.py",
+        "tests/e2e/test_ipool_rollouts.py",
+        "tests/chart/test_renderer.py",
+        "tests/test_retry.py",
+    ]
+    env = {"PYTHONPATH": f"{tmp_path}:{ROOT}", "WHO_RAN": str(log), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "who_ran_plugin", "-n", "3", "-q", "-p",
+         "no:cacheprovider", *files],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+    ran = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    by_file: dict[str, set[str]] = {}
+    for worker, nodeid in ran:
+        by_file.setdefault(nodeid.split("::", 1)[0], set()).add(worker)
+    assert by_file.keys() == set(files)
+    ipool = by_file["tests/e2e/test_ipool_emulator.py"] | by_file["tests/e2e/test_ipool_rollouts.py"]
+    assert len(ipool) == 1, f"the ipool files ran in {sorted(ipool)}"
+    assert len(by_file["tests/test_retry.py"]) == 1
+    assert len(by_file["tests/chart/test_renderer.py"]) > 1, "each of its tests is a unit"
