@@ -6,11 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
 from harness.core.tools import ROOT
-from tests.support import shared
+from tests.support import node_shares, shared
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def test_the_first_process_to_ask_makes_it_and_the_others_of_the_run_find_it(sta
         f"""
         import time
         from pathlib import Path
-        from tests.support import shared
+        from tests.support import node_shares, shared
         shared.STATE_DIR = Path({str(state)!r})
 
         def make():
@@ -73,7 +75,7 @@ def test_what_a_run_started_is_listed_once_in_order_and_forgotten_after(state, m
 
 
 # Records which process started which test, and runs none of them.
-WHO_RAN = '''
+WHO_RAN = """
 import os, pytest
 
 def pytest_runtest_logstart(nodeid, location):
@@ -84,7 +86,7 @@ def pytest_runtest_logstart(nodeid, location):
 
 def pytest_runtest_setup(item):
     pytest.skip("only scheduled")
-'''
+"""
 
 
 def test_the_ipool_files_run_in_one_process_and_a_property_file_spreads_over_several(tmp_path):
@@ -111,7 +113,46 @@ def test_the_ipool_files_run_in_one_process_and_a_property_file_spreads_over_sev
     for worker, nodeid in ran:
         by_file.setdefault(nodeid.split("::", 1)[0], set()).add(worker)
     assert by_file.keys() == set(files)
-    ipool = by_file["tests/e2e/test_ipool_emulator.py"] | by_file["tests/e2e/test_ipool_rollouts.py"]
+    ipool = (
+        by_file["tests/e2e/test_ipool_emulator.py"] | by_file["tests/e2e/test_ipool_rollouts.py"]
+    )
     assert len(ipool) == 1, f"the ipool files ran in {sorted(ipool)}"
     assert len(by_file["tests/test_retry.py"]) == 1
     assert len(by_file["tests/chart/test_renderer.py"]) > 1, "each of its tests is a unit"
+
+
+@pytest.mark.parametrize(("quantity", "millicores"), [("2", 2000), ("1500m", 1500), ("0.5", 500)])
+def test_a_cpu_quantity_reads_as_millicores(quantity, millicores):
+    assert node_shares.millicpu(quantity) == millicores
+
+
+def test_no_more_tests_hold_the_node_at_once_than_it_has_shares(state):
+    shares = node_shares.NodeShares(count=2)
+    holding, most = [0], [0]
+    guard = threading.Lock()
+
+    def one_test() -> None:
+        with shares.held():
+            with guard:
+                holding[0] += 1
+                most[0] = max(most[0], holding[0])
+            time.sleep(0.3)
+            with guard:
+                holding[0] -= 1
+
+    tests = [threading.Thread(target=one_test) for _ in range(5)]
+    for test in tests:
+        test.start()
+    for test in tests:
+        test.join(30)
+    assert most[0] == 2
+
+
+def test_a_block_inside_a_held_one_takes_no_more_shares_so_a_test_never_waits_for_itself(state):
+    shares = node_shares.NodeShares(count=1)
+    with shares.held(), shares.held(), shares.held(3):
+        other = threading.Thread(target=lambda: shares.held().__enter__())
+        other.daemon = True
+        other.start()
+        other.join(1.0)
+        assert other.is_alive(), "another thread waits while this one holds the only share"

@@ -15,7 +15,7 @@ def test_a_tests_phases_add_up_and_files_rank_by_their_tests_seconds():
         ("tests/a.py::test_one", 1.0),  # setup
         ("tests/a.py::test_one", 2.0),  # call
         ("tests/a.py::test_one", 0.5),  # teardown
-        ("tests/b.py::test_two@tests/b.py", 10.0),  # xdist's group suffix is not the name
+        ("tests/b.py::test_two", 10.0),
         ("tests/a.py::test_three", 4.0),
     ]:
         times.add(nodeid, seconds)

@@ -145,9 +145,11 @@ class Rehearsal:
         kube: Kube,
         termination_delay: float = emulator.DEFAULT_TERMINATION_DELAY,
         prepare_namespace: Callable[[str], None] | None = None,
+        holding: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
     ):
         """`prepare_namespace` readies each rehearsal namespace (the local cluster's pull
-        secret, say) before anything is installed there.
+        secret, say) before anything is installed there; `holding()` is entered before each
+        namespace is made and left once it is gone (a test suite's share of its node).
 
         What an operator does (helm, kubectl, the scripts: `env()`) runs as a namespace
         operator, with the rights of scripts/operator-rbac.yaml in each rehearsal namespace
@@ -155,6 +157,7 @@ class Rehearsal:
         namespaces, the write-up's objects) runs with `kube`'s admin rights."""
         self.kube = kube
         self.prepare_namespace = prepare_namespace
+        self.holding = holding or contextlib.nullcontext
         self.api = KubeAPI(kube.kubeconfig)
         self.termination_delay = termination_delay
         self._process: subprocess.Popen[str] | None = None
@@ -206,6 +209,10 @@ class Rehearsal:
     @contextlib.contextmanager
     def namespace(self, stem: str) -> Iterator[str]:
         """A fresh emulated namespace, deleted (with its pods, so their IPs) afterwards."""
+        with self.holding():
+            yield from self._namespace(stem)
+
+    def _namespace(self, stem: str) -> Iterator[str]:
         name = f"ipool-{stem}-{secrets.token_hex(3)}"
         emulator.emulate_namespace(self.api, name)
         if self.prepare_namespace is not None:

@@ -13,6 +13,7 @@ there when it began: any such object is removed and the run reported as failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -33,6 +34,7 @@ from harness.kube.client import Kube
 from tests.e2e.release import ReleaseUnderTest
 from tests.e2e.target import E2E_KUBECONFIG, existing_cluster
 from tests.support import end_of_run, shared
+from tests.support.node_shares import NodeShares, shares_of
 
 NAMESPACE_READY_S = 60.0
 OPERATOR = "e2e-operator"
@@ -106,19 +108,33 @@ def _emulator_objects(kube: Kube) -> list[str]:
         api.close()
 
 
+@pytest.fixture(scope="session")
+def node_shares(kube: Kube) -> NodeShares:
+    """The node's CPU in shares, counted once a run (tests/support/node_shares.py)."""
+    return NodeShares(shared.once("node-shares", lambda: shares_of(kube)))
+
+
 NamespaceFactory = Callable[..., str]
 
 
 @pytest.fixture
 def namespaces(
-    kube: Kube, local_cluster: LocalCluster | None, request: pytest.FixtureRequest
+    kube: Kube,
+    local_cluster: LocalCluster | None,
+    node_shares: NodeShares,
+    request: pytest.FixtureRequest,
 ) -> Iterator[NamespaceFactory]:
     """Creates namespaces named after the test (with `labels` and, on the local cluster, the
-    chart's pull secret), deleted after the test."""
+    chart's pull secret), deleted after the test. The test holds a share of the node
+    (`node_shares`; more with `@pytest.mark.node_shares(N)`) from its first namespace on."""
     created: list[str] = []
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_"))
+    marked = request.node.get_closest_marker("node_shares")
+    held = contextlib.ExitStack()
 
     def create(labels: dict[str, str] | None = None) -> str:
+        if not created:
+            held.enter_context(node_shares.held(marked.args[0] if marked else 1))
         name = f"e2e-{stem[:40].strip('-')}-{secrets.token_hex(3)}"
         kube.kubectl("create", "namespace", name)
         created.append(name)
@@ -135,9 +151,10 @@ def namespaces(
         )
         return name
 
-    yield create
-    for name in created:
-        kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+    with held:
+        yield create
+        for name in created:
+            kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
 
 
 @pytest.fixture

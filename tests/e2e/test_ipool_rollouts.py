@@ -24,15 +24,18 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def rehearsal(kube: Kube, local_cluster) -> Iterator[scenarios.Rehearsal]:
+def rehearsal(kube: Kube, local_cluster, node_shares) -> Iterator[scenarios.Rehearsal]:
     """The emulator, running for this module; leaving the block uninstalls it, also after a
-    failed test (tests/e2e/test_ipool_emulator.py checks that)."""
+    failed test (tests/e2e/test_ipool_emulator.py checks that). Each rehearsal namespace
+    holds a share of the node while it exists."""
     prepare = local_cluster.allow_pulls if local_cluster else None
-    with scenarios.Rehearsal(kube, prepare_namespace=prepare) as rehearsal:
+    with scenarios.Rehearsal(
+        kube, prepare_namespace=prepare, holding=node_shares.held
+    ) as rehearsal:
         yield rehearsal
 
 
-# Rehearsed side by side: how many at a time (each is three pods at 0.2 CPU and a recorder).
+# Rehearsed side by side: how many at a time (each holds a share of the node while it runs).
 AT_ONCE = int(os.environ.get("DFA_REHEARSALS_AT_ONCE", "4"))
 WAYS: dict[str, scenarios.Way] = {
     **scenarios.SCENARIOS,

@@ -38,7 +38,7 @@ class Timings:
     tests: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def add(self, nodeid: str, seconds: float) -> None:
-        self.tests[nodeid.split("@", 1)[0]] += seconds
+        self.tests[nodeid] += seconds
 
     def record(self) -> dict[str, Any]:
         files: dict[str, list[float]] = defaultdict(list)
@@ -52,6 +52,7 @@ class Timings:
             "machine": records.this_machine().__dict__,
             "processes": self.processes,
             "wall_s": round(time.monotonic() - self.started, 1),
+            "wall_min": round((time.monotonic() - self.started) / 60, 1),
             "test_s": round(sum(self.tests.values()), 1),
             "tests": len(self.tests),
             "files": [
