@@ -73,7 +73,7 @@ def test_what_a_run_started_is_listed_once_in_order_and_forgotten_after(state, m
 
 
 # Records which process started which test, and runs none of them.
-WHO_RAN = '''
+WHO_RAN = """
 import os, pytest
 
 def pytest_runtest_logstart(nodeid, location):
@@ -84,7 +84,7 @@ def pytest_runtest_logstart(nodeid, location):
 
 def pytest_runtest_setup(item):
     pytest.skip("only scheduled")
-'''
+"""
 
 
 def test_the_ipool_files_run_in_one_process_and_a_property_file_spreads_over_several(tmp_path):
@@ -111,7 +111,9 @@ def test_the_ipool_files_run_in_one_process_and_a_property_file_spreads_over_sev
     for worker, nodeid in ran:
         by_file.setdefault(nodeid.split("::", 1)[0], set()).add(worker)
     assert by_file.keys() == set(files)
-    ipool = by_file["tests/e2e/test_ipool_emulator.py"] | by_file["tests/e2e/test_ipool_rollouts.py"]
+    ipool = (
+        by_file["tests/e2e/test_ipool_emulator.py"] | by_file["tests/e2e/test_ipool_rollouts.py"]
+    )
     assert len(ipool) == 1, f"the ipool files ran in {sorted(ipool)}"
     assert len(by_file["tests/test_retry.py"]) == 1
     assert len(by_file["tests/chart/test_renderer.py"]) > 1, "each of its tests is a unit"
