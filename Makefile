@@ -24,7 +24,7 @@ setup: $(VENV_OK) $(CHECKOV_OK) ## install every pinned tool the tests need into
 	$(PYTHON) -m harness.toolchain.renderer install
 	$(PYTHON) -m harness.toolchain.crds install
 	$(PYTHON) -m harness.toolchain.controlplane install
-	$(PYTHON) -m harness.toolchain.node install
+	$(PYTHON) -m harness.toolchain.node_parts install
 
 setup-scripts: $(SCRIPTS_OK) ## only what scripts/ need: a venv and the pinned helm
 	$(PYTHON) -m harness.toolchain.gotools install helm
@@ -72,14 +72,14 @@ ipool-docs: setup ## rehearse every ipool rollout on the local cluster; writes d
 	$(PYTHON) -m harness.ipool.scenarios --write docs/ipool.md
 
 rollout-docs: setup ## count failed requests through the Service during upgrades; writes docs/rollout-under-load.md
-	$(PYTHON) -m harness.traffic.rollouts
+	$(PYTHON) -m harness.traffic.under_load
 
 bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
-	$(PYTHON) -m harness.container.bench
+	$(PYTHON) -m harness.bench.image
 
 bench-harness: setup ## time render() against helm-unittest on the same 200 value sets; writes docs/harness-benchmark.md
 	$(PYTHON) -m harness.toolchain.helm_unittest install
-	$(PYTHON) -m harness.chart.benchmark
+	$(PYTHON) -m harness.bench.render
 
 # The image tests' engine mounts its layers under .tools: stop it first, or rm cannot remove them.
 clean: ## stop the local cluster and engine, remove .tools/

@@ -14,9 +14,9 @@ import pytest
 from xdist.scheduler import LoadScopeScheduling
 
 from harness.chart import render as rendering
+from harness.container.app_container import build_app_image
 from harness.container.baseimage import ensure_base_image
 from harness.container.engine import Engine
-from harness.container.pod import build_app_image
 from harness.core.tools import tool_path
 from tests.support import end_of_run, property_runs, shared, timings
 

@@ -51,7 +51,7 @@ from harness.ipool.recorder import Measurement, Recorder
 from harness.kube import identity
 from harness.kube.api import ApiError, KubeAPI
 from harness.kube.client import Kube
-from harness.ops.deploy import DeployError, Release, commands, execute, rollout_status
+from harness.ops.deploy import DeployError, DeployRequest, commands, execute, rollout_status
 
 OLD_TAG, NEW_TAG = "1.0.0", "1.5.0"
 REPLICAS = 3
@@ -314,9 +314,9 @@ class Rehearsals:
         futures.wait(list(self._outcomes.values()))
 
 
-def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> Release:
+def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> DeployRequest:
     """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
-    target = Release(
+    target = DeployRequest(
         release=RELEASE,
         namespace=namespace,
         timeout=ROLLOUT_TIMEOUT,
@@ -332,15 +332,15 @@ def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = No
     return target
 
 
-def _deploy(r: Rehearsal, target: Release) -> None:
+def _deploy(r: Rehearsal, target: DeployRequest) -> None:
     execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
 
 
-def _upgraded(target: Release, **values: str) -> Release:
+def _upgraded(target: DeployRequest, **values: str) -> DeployRequest:
     return replace(target, set={**(target.set or {}), "image.tag": NEW_TAG, **values})
 
 
-def _planned(target: Release) -> Plan:
+def _planned(target: DeployRequest) -> Plan:
     return plan_for(
         render(set=target.set, release=target.release, namespace=target.namespace).workload
     )
@@ -480,7 +480,7 @@ def killed_at(command: list[str], env: Mapping[str, str], line: str) -> None:
     print(f"-- killed at {line!r}; running the same command again", flush=True)
 
 
-def _handover_planned(target: Release, kind: str) -> Plan:
+def _handover_planned(target: DeployRequest, kind: str) -> Plan:
     values = {**(target.set or {}), "workload.kind": kind}
     return handover_plan(
         render(set=values, release=target.release, namespace=target.namespace).workload
@@ -536,7 +536,7 @@ def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outco
                 "--namespace", "default", "delete", "service", stray["metadata"]["name"],
                 "--ignore-not-found",
             )  # fmt: skip
-        upgrade = Release(
+        upgrade = DeployRequest(
             RELEASE,
             ns,
             timeout=ROLLOUT_TIMEOUT,
