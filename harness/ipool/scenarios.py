@@ -314,7 +314,9 @@ class Rehearsals:
         futures.wait(list(self._outcomes.values()))
 
 
-def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> DeployRequest:
+def _install(
+    r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None
+) -> DeployRequest:
     """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
     target = DeployRequest(
         release=RELEASE,

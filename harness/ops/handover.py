@@ -362,7 +362,9 @@ def _running_replicas(rendered: Obj, release: str, old: Obj, kubectl: Kubectl) -
     return int(old["spec"].get("replicas", 1))
 
 
-def _keeping_replicas(target: DeployRequest, old: Obj, helm: Path, kubectl: Kubectl) -> DeployRequest:
+def _keeping_replicas(
+    target: DeployRequest, old: Obj, helm: Path, kubectl: Kubectl
+) -> DeployRequest:
     """`target` with the replica count `old` ran when the hand-over began, so that moving
     pods never changes how many run; said when the values would have given another count."""
     rendered = target.manifests(helm).workload

@@ -44,7 +44,9 @@ from harness.ops.handover import switch_kind
 from harness.ops.kubectl import Kubectl
 
 
-def two_phase(target: DeployRequest, env: Mapping[str, str] | None = None, dry_run: bool = False) -> None:
+def two_phase(
+    target: DeployRequest, env: Mapping[str, str] | None = None, dry_run: bool = False
+) -> None:
     """Roll out once without the pool annotation, so that new pods need no IP, then again
     with it; the pods have no public IP from the first rollout until the second ends."""
     helm, kubectl = tool_path("helm"), tool_path("kubectl")

@@ -34,7 +34,9 @@ SETTLE_S = 90.0
 def _autoscaled_release(release: ReleaseUnderTest) -> DeployRequest:
     """Three Ready pods of a Deployment, then autoscaling turned on over them."""
     release.deploy({"replicaCount": "3"})
-    target = DeployRequest(release.name, release.namespace, set={"replicaCount": "3", **AUTOSCALING})
+    target = DeployRequest(
+        release.name, release.namespace, set={"replicaCount": "3", **AUTOSCALING}
+    )
     for command in commands(target, tool_path("helm"), tool_path("kubectl")):
         release.kube.run(command)
     return target
