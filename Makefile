@@ -53,8 +53,10 @@ demo: setup ## install 1.0.0, upgrade to 1.5.0, both kinds (the local cluster, o
 # Test files run side by side in TEST_PROCESSES processes (pytest-xdist; pyproject.toml), each
 # file's tests in one process, the slowest files first (tests/conftest.py); the processes
 # share one cluster and one engine (tests/support/shared.py). 0 runs all in this process.
+# `make test` checks 2,000 generated values sets (a bare pytest run, 400: tests/support/property_runs.py).
 TEST_PROCESSES ?= 4
-PYTEST   := $(PYTHON) -m pytest --numprocesses $(TEST_PROCESSES)
+PROPERTY_CASES ?= 2000
+PYTEST   := DFA_PROPERTY_CASES=$(PROPERTY_CASES) $(PYTHON) -m pytest --numprocesses $(TEST_PROCESSES)
 test: setup ## run all tests (e2e on the local cluster, or DFA_E2E_KUBECONFIG's)
 	$(PYTEST)
 

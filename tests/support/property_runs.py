@@ -1,7 +1,8 @@
 """How many generated cases the property tests ran, and how long they took.
 
 One setting decides the budget: `DFA_PROPERTY_CASES`, the generated values sets a whole run
-checks (default 2,000), shared out evenly by `examples_per_run`. The seed is drawn afresh for
+checks, shared out evenly by `examples_per_run`: 2,000 in `make test` (the Makefile sets it),
+400 in a bare `pytest` run, so that the quick loop stays quick. The seed is drawn afresh for
 every run unless `DFA_PROPERTY_SEED` repeats one; tests/chart/conftest.py prints both, with
 the count and the time, when the session ends.
 """
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from hypothesis import settings
 
 SEED_ENV = "DFA_PROPERTY_SEED"
-CASES = int(os.environ.get("DFA_PROPERTY_CASES", "2000"))
+CASES_ENV = "DFA_PROPERTY_CASES"
+CASES = int(os.environ.get(CASES_ENV, "400"))
 
 
 def new_seed() -> int:
