@@ -46,13 +46,14 @@ class Timings:
             files[nodeid.split("::", 1)[0]].append(seconds)
         ranked = sorted(files.items(), key=lambda item: -sum(item[1]))
         slowest = sorted(self.tests.items(), key=lambda item: -item[1])[:SLOWEST]
+        wall_s = time.monotonic() - self.started
         return {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "chart": records.chart_state(CHART_DIR),
             "machine": records.this_machine().__dict__,
             "processes": self.processes,
-            "wall_s": round(time.monotonic() - self.started, 1),
-            "wall_min": round((time.monotonic() - self.started) / 60, 1),
+            "wall_s": round(wall_s, 1),
+            "wall_min": round(wall_s / 60, 1),
             "test_s": round(sum(self.tests.values()), 1),
             "tests": len(self.tests),
             "files": [
