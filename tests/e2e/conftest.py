@@ -37,6 +37,8 @@ from tests.support import end_of_run, shared
 from tests.support.node_shares import NodeShares, shares_of
 
 NAMESPACE_READY_S = 60.0
+# Longer than any pod's grace period (the chart's default is 30 s).
+PODS_GONE_S = 120.0
 OPERATOR = "e2e-operator"
 
 
@@ -155,6 +157,13 @@ def namespaces(
         yield create
         for name in created:
             kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+        # The scheduler counts a terminating pod's CPU request until the pod is gone, so the
+        # share covers the test's pods until then; the namespace itself may go later.
+        wait_for(
+            lambda: not any(kube.objects("pods", name) for name in created),
+            f"the pods of namespaces {', '.join(created)} to be gone",
+            PODS_GONE_S,
+        )
 
 
 @pytest.fixture

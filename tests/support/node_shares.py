@@ -6,8 +6,8 @@ for more than the node has: a pod then waits as `Insufficient cpu`, and scripts/
 rightly reports a stall after 30 s. Instead, each workload a test runs holds a share of the
 node first: a share is SHARE_MILLICPU, four of the chart's pods (100m each: three replicas
 and the surge pod), and the node has as many shares as its allocatable CPU holds once the
-system's pods have theirs, less one for the pods of ended tests still terminating. A test
-that runs more holds more shares.
+system's pods have theirs. A test that runs more holds more shares, and holds them until
+its pods are gone: the scheduler counts a terminating pod's request too.
 
 A share is a file lock (`STATE_DIR/node-share-N.lock`), so it is let go when its holder
 dies. A thread holds its shares until its outermost block ends: a block inside it (a
@@ -44,7 +44,7 @@ def millicpu(quantity: str) -> int:
 
 
 def shares_of(kube: Kube) -> int:
-    """How many shares the cluster's nodes hold beside its system pods' requests, less one."""
+    """How many shares the cluster's nodes hold beside its system pods' requests."""
     nodes = json.loads(kube.kubectl("get", "nodes", "--output", "json"))["items"]
     allocatable = sum(millicpu(node["status"]["allocatable"]["cpu"]) for node in nodes)
     system = sum(
@@ -52,8 +52,7 @@ def shares_of(kube: Kube) -> int:
         for pod in kube.objects("pods", "kube-system")
         for container in pod["spec"]["containers"]
     )
-    # One share's worth stays free for the pods of tests that just ended, still terminating.
-    return max(1, (allocatable - system) // SHARE_MILLICPU - 1)
+    return max(1, (allocatable - system) // SHARE_MILLICPU)
 
 
 @dataclass(frozen=True)
