@@ -1,7 +1,7 @@
 """Server tunables read from the environment, kept here so they can be imported and tested.
 
 ``gunicorn.conf.py`` cannot be imported by name (its file name has a dot), so it calls these;
-the benchmark (harness/container/bench.py) calls ``server_settings`` too, to say what each
+the benchmark (harness/bench/image.py) calls ``server_settings`` too, to say what each
 environment it starts the image with amounts to.
 """
 

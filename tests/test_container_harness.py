@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.bench import image as image_bench
 from harness.chart.render import render
-from harness.container import bench
-from harness.container.baseimage import BaseImageError, debian_mirror
-from harness.container.load import LoadError, SteadyLoad, WrkResult, parse_wrk, run_measured, wrk
-from harness.container.pod import (
+from harness.container.app_container import (
     MemorySample,
     cpu_cores,
     cpu_seconds_of,
@@ -22,6 +20,8 @@ from harness.container.pod import (
     pod_settings,
     run_args,
 )
+from harness.container.baseimage import BaseImageError, debian_mirror
+from harness.container.load import LoadError, SteadyLoad, WrkResult, parse_wrk, run_measured, wrk
 from harness.core import records
 from harness.toolchain import debian
 
@@ -199,7 +199,7 @@ def test_cpu_seconds_come_from_cgroup_v2_cpu_stat(tmp_path: Path) -> None:
 
 def test_every_candidate_is_a_configuration_the_image_accepts_and_all_differ() -> None:
     env = dict(pod_settings(render()).env)
-    configurations = [bench.configuration(c, env) for c in bench.CANDIDATES]
+    configurations = [image_bench.configuration(c, env) for c in image_bench.CANDIDATES]
     settings = [
         (
             c.worker_class,
@@ -213,25 +213,27 @@ def test_every_candidate_is_a_configuration_the_image_accepts_and_all_differ() -
     ]
     assert len(set(settings)) == len(settings), settings
     shipped = configurations[0]
-    assert (shipped.name, shipped.changes) == (bench.SHIPPED, {})
+    assert (shipped.name, shipped.changes) == (image_bench.SHIPPED, {})
     assert {c.worker_class for c in configurations} == {"sync", "gthread"}
     assert {c.threads for c in configurations if c.worker_class == "gthread"} == {1, 4}
     assert {c.workers for c in configurations} == {1, 2}
     assert {c.keeps_alive for c in configurations} == {True, False}
     # Like for like with the chart's default: both classes are measured with the access log.
     assert {c.worker_class for c in configurations if c.access_log} == {"sync", "gthread"}
-    assert set(bench.QUICK) <= {c.name for c in configurations}
+    assert set(image_bench.QUICK) <= {c.name for c in configurations}
 
 
 def test_the_default_matrix_runs_in_about_twenty_minutes() -> None:
-    servers = len(bench.CANDIDATES) * len(bench.APPS)
-    minutes = bench.expected_seconds(servers, bench.DEFAULT_TIMING) / 60
+    servers = len(image_bench.CANDIDATES) * len(image_bench.APPS)
+    minutes = image_bench.expected_seconds(servers, image_bench.DEFAULT_TIMING) / 60
     assert 15 <= minutes <= 22, minutes
-    assert bench.expected_seconds(len(bench.QUICK) * 2, bench.QUICK_TIMING) < 120
+    assert image_bench.expected_seconds(len(image_bench.QUICK) * 2, image_bench.QUICK_TIMING) < 120
 
 
 def test_the_plan_names_the_matrix_and_its_duration() -> None:
-    text = bench.plan_text(bench.select(["shipped", "sync"]), bench.DEFAULT_TIMING)
+    text = image_bench.plan_text(
+        image_bench.select(["shipped", "sync"]), image_bench.DEFAULT_TIMING
+    )
     assert text.splitlines() == [
         "2 configurations x 2 apps x 2 paths x 3 rounds = 24 loads of 2 s warm-up + 8 s, "
         "16 connections: about 5 min besides building the image",
@@ -244,24 +246,24 @@ def test_an_unknown_configuration_is_refused_with_the_known_ones() -> None:
     with pytest.raises(
         ValueError, match="no configuration named \\['fast'\\]; known: \\['shipped'"
     ):
-        bench.select(["fast"])
+        image_bench.select(["fast"])
 
 
 def test_a_dry_run_prints_the_plan_without_docker(capsys: pytest.CaptureFixture[str]) -> None:
-    assert bench.main(["--dry-run", "--quick"]) == 0
+    assert image_bench.main(["--dry-run", "--quick"]) == 0
     assert capsys.readouterr().out.startswith("3 configurations x 2 apps x 2 paths x 1 rounds")
 
 
 @pytest.mark.parametrize("rounds", [1, 2, 3, 4])
 def test_each_round_loads_every_server_once_per_path(rounds: int) -> None:
-    plan = bench.schedule(6, ("/", "/_health"), rounds)
+    plan = image_bench.schedule(6, ("/", "/_health"), rounds)
     assert len(plan) == rounds
     for loads in plan:
         assert sorted(loads) == sorted((i, p) for i in range(6) for p in ("/", "/_health"))
 
 
 def test_the_order_rotates_so_no_server_always_goes_first_or_last() -> None:
-    plan = bench.schedule(6, ("/", "/_health"), 3)
+    plan = image_bench.schedule(6, ("/", "/_health"), 3)
     assert [loads[0][0] for loads in plan] == [0, 2, 4]
     assert [loads[-1][0] for loads in plan] == [5, 1, 3]
     # The paths swap places every other round.
@@ -272,8 +274,8 @@ def test_the_order_rotates_so_no_server_always_goes_first_or_last() -> None:
 
 def test_a_server_runs_the_chart_environment_with_its_configurations_changes() -> None:
     pod = pod_settings(render())
-    sync = bench.configuration(bench.select(["sync"])[0], dict(pod.env))
-    args = bench.server_run_args(pod, "img:1", sync, bench.FLASK)
+    sync = image_bench.configuration(image_bench.select(["sync"])[0], dict(pod.env))
+    args = image_bench.server_run_args(pod, "img:1", sync, image_bench.FLASK)
     joined = " ".join(args)
     for flag in (
         "--env WEB_CONCURRENCY=1",
@@ -291,21 +293,25 @@ def test_a_server_runs_the_chart_environment_with_its_configurations_changes() -
 
 def test_the_framework_free_server_is_mounted_and_served_by_the_same_config() -> None:
     pod = pod_settings(render())
-    shipped = bench.configuration(bench.CANDIDATES[0], dict(pod.env))
-    args = bench.server_run_args(pod, "img:1", shipped, bench.BARE)
-    assert args[args.index("img:1") + 1 :] == list(bench.CEILING_COMMAND)
-    assert f"{bench.CEILING_DIR}:/srv/ceiling:ro" in args
+    shipped = image_bench.configuration(image_bench.CANDIDATES[0], dict(pod.env))
+    args = image_bench.server_run_args(pod, "img:1", shipped, image_bench.BARE)
+    assert args[args.index("img:1") + 1 :] == list(image_bench.CEILING_COMMAND)
+    assert f"{image_bench.CEILING_DIR}:/srv/ceiling:ro" in args
     assert "--env GUNICORN_THREADS=1" in " ".join(args)
 
 
 def test_every_server_has_a_container_name_of_its_own() -> None:
-    names = [bench.container_name(c.name, app) for c in bench.CANDIDATES for app in bench.APPS]
+    names = [
+        image_bench.container_name(c.name, app)
+        for c in image_bench.CANDIDATES
+        for app in image_bench.APPS
+    ]
     assert len(set(names)) == len(names)
     assert all(n.replace("-", "").isalnum() for n in names)
 
 
 class FakeContainer:
-    """A started server as bench.measure sees it: an address, CPU, memory and a state."""
+    """A started server as image_bench.measure sees it: an address, CPU, memory and a state."""
 
     def __init__(self, name: str, rate: float) -> None:
         self.name, self.rate, self.url, self.cpu = name, rate, f"http://127.0.0.1:1/{name}", 0.0
@@ -360,13 +366,15 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
         loads.append((container.name, seconds))
         return WrkResult(int(container.rate * seconds), seconds, container.rate, 5, 50, 0, 0, 0.8)
 
-    monkeypatch.setattr(bench, "start_container", start)
-    monkeypatch.setattr(bench, "wrk", fake_wrk)
-    monkeypatch.setattr(bench, "MemoryMonitor", FakeMonitor)
+    monkeypatch.setattr(image_bench, "start_container", start)
+    monkeypatch.setattr(image_bench, "wrk", fake_wrk)
+    monkeypatch.setattr(image_bench, "MemoryMonitor", FakeMonitor)
     pod = pod_settings(render())
-    configurations = [bench.configuration(c, dict(pod.env)) for c in bench.select(bench.QUICK)]
-    timing = bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4)
-    outcomes = bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
+    configurations = [
+        image_bench.configuration(c, dict(pod.env)) for c in image_bench.select(image_bench.QUICK)
+    ]
+    timing = image_bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4)
+    outcomes = image_bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
 
     assert all(c.removed for c in started.values()) and len(started) == 6
     # One warm-up per server, then per round and path a warm-up and a measured load.
@@ -377,10 +385,10 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
     assert shipped.rounds["/"][0].server_cpu_s == pytest.approx(1.5)
     assert shipped.rounds["/"][0].wrk_cpu_s == 0.8
     assert (shipped.peak_rss_mib, shipped.idle and shipped.idle.working_set_mib) == (52.0, 31.0)
-    record = bench.Record(
-        format=bench.RECORD_FORMAT,
+    record = image_bench.Record(
+        format=image_bench.RECORD_FORMAT,
         date="d",
-        machine=bench.Machine(2, 23.5, "k", 0.5),
+        machine=image_bench.Machine(2, 23.5, "k", 0.5),
         engine="e",
         load_generator="wrk",
         seconds=3,
@@ -391,9 +399,9 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
         cpus=pod.cpus,
         memory_request_mib=64.0,
         chart_env=dict(pod.env),
-        paths=list(bench.PATHS),
+        paths=list(image_bench.PATHS),
         configurations=configurations,
         servers=[o.result() for o in outcomes],
     )
-    page = bench.report(bench.record_from_json(records.to_json(record)))
+    page = image_bench.report(image_bench.record_from_json(records.to_json(record)))
     assert "not met on `/`, 0.50x (rounds 0.50-0.50) of **shipped, no access log**" in page

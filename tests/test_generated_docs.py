@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.chart import benchmark
+from harness.bench import image as image_bench
+from harness.bench import render as render_bench
 from harness.chart.plan import Plan
-from harness.container import bench
-from harness.container.pod import MemorySample, PodSettings
+from harness.container.app_container import MemorySample, PodSettings
 from harness.core import records
 from harness.core.proc import run
 from harness.core.tools import ROOT
 from harness.ipool import scenarios
 from harness.ipool.recorder import Measurement
-from harness.traffic import rollouts
+from harness.traffic import under_load
 
 DOCS = ROOT / "docs"
 MIB = 1024 * 1024
@@ -42,24 +42,24 @@ def test_docs_ipool_md_is_what_docs_ipool_json_renders():
 
 def test_docs_benchmark_md_is_what_docs_benchmark_json_renders():
     text = (DOCS / "benchmark.json").read_text()
-    assert json.loads(text).get("format") == bench.RECORD_FORMAT, (
-        f"docs/benchmark.json is not in record format {bench.RECORD_FORMAT}, which this "
+    assert json.loads(text).get("format") == image_bench.RECORD_FORMAT, (
+        f"docs/benchmark.json is not in record format {image_bench.RECORD_FORMAT}, which this "
         "renderer reads: `make bench` measures and writes both files again"
     )
-    record = bench.record_from_json(text)
-    assert bench.report(record) == (DOCS / "benchmark.md").read_text(), (
+    record = image_bench.record_from_json(text)
+    assert image_bench.report(record) == (DOCS / "benchmark.md").read_text(), (
         "docs/benchmark.md is not what docs/benchmark.json renders: after a measurement, run "
-        "`make bench`; after a change to the report's text in harness/container/bench.py only, "
-        "run `python -m harness.container.bench --render docs/benchmark.json`; never edit by hand"
+        "`make bench`; after a change to the report's text in harness/bench/image.py only, "
+        "run `python -m harness.bench.image --render docs/benchmark.json`; never edit by hand"
     )
 
 
 def test_docs_rollout_under_load_md_is_what_its_json_renders():
-    record = rollouts.record_from_json((DOCS / "rollout-under-load.json").read_text())
-    assert rollouts.render_doc(record) == (DOCS / "rollout-under-load.md").read_text(), (
+    record = under_load.record_from_json((DOCS / "rollout-under-load.json").read_text())
+    assert under_load.render_doc(record) == (DOCS / "rollout-under-load.md").read_text(), (
         "docs/rollout-under-load.md is not what docs/rollout-under-load.json renders: after a "
         "measurement, run `make rollout-docs`; after a change to its template only, run "
-        "`python -m harness.traffic.rollouts --render docs/rollout-under-load.json`"
+        "`python -m harness.traffic.under_load --render docs/rollout-under-load.json`"
     )
 
 
@@ -70,8 +70,8 @@ CHART_MEASURED = re.compile(r"\d+\.\d+\.\d+ at commit [0-9a-f]{7,40}")
     ("record", "load"),
     [
         ("ipool.json", scenarios.record_from_json),
-        ("rollout-under-load.json", rollouts.record_from_json),
-        ("harness-benchmark.json", benchmark.record_from_json),
+        ("rollout-under-load.json", under_load.record_from_json),
+        ("harness-benchmark.json", render_bench.record_from_json),
     ],
 )
 def test_a_cluster_or_render_record_names_the_chart_version_and_commit_it_measured(record, load):
@@ -85,9 +85,9 @@ def test_a_cluster_or_render_record_names_the_chart_version_and_commit_it_measur
 
 def test_the_recorded_rollouts_lose_no_request_with_the_charts_prestop_sleep():
     """The page's claim, checked on its record: every row with the chart's sleep lost none."""
-    record = rollouts.record_from_json((DOCS / "rollout-under-load.json").read_text())
+    record = under_load.record_from_json((DOCS / "rollout-under-load.json").read_text())
     with_sleep = [
-        o for o in record.outcomes if o.pre_stop_sleep_seconds == rollouts.chart_pre_stop_sleep()
+        o for o in record.outcomes if o.pre_stop_sleep_seconds == under_load.chart_pre_stop_sleep()
     ]
     assert {o.kind for o in with_sleep} == {"Deployment", "StatefulSet"}
     assert all(o.traffic.failed == 0 and o.traffic.sent > 500 for o in with_sleep)
@@ -253,13 +253,13 @@ CHART_ENV = {
 }
 
 
-def _config(name: str, changes: dict[str, str] | None = None) -> bench.Configuration:
-    return bench.configuration(
-        bench.Candidate(name, f"{name} as described", changes or {}), CHART_ENV
+def _config(name: str, changes: dict[str, str] | None = None) -> image_bench.Configuration:
+    return image_bench.configuration(
+        image_bench.Candidate(name, f"{name} as described", changes or {}), CHART_ENV
     )
 
 
-SHIPPED = _config(bench.SHIPPED)
+SHIPPED = _config(image_bench.SHIPPED)
 NO_LOG = _config("shipped, no access log", {"GUNICORN_ACCESS_LOG": "false"})
 SYNC_LOGGED = _config(
     "sync, access log", {"GUNICORN_WORKER_CLASS": "sync", "GUNICORN_THREADS": "1"}
@@ -270,9 +270,9 @@ SYNC = _config(
 )
 
 
-def _rounds(*rates: float, errors: int = 0) -> list[bench.Round]:
+def _rounds(*rates: float, errors: int = 0) -> list[image_bench.Round]:
     return [
-        bench.Round(
+        image_bench.Round(
             round=number,
             order=number,
             requests_per_s=rate,
@@ -288,7 +288,7 @@ def _rounds(*rates: float, errors: int = 0) -> list[bench.Round]:
 
 
 def _server(
-    configuration: bench.Configuration,
+    configuration: image_bench.Configuration,
     app: str,
     rates: dict[str, tuple[float, ...]],
     *,
@@ -296,12 +296,12 @@ def _server(
     failure: str = "",
     idle_rss_mib: float = 50.0,
     working_set_mib: float = 29.96,
-) -> bench.ServerResult:
-    return bench.ServerResult(
+) -> image_bench.ServerResult:
+    return image_bench.ServerResult(
         configuration=configuration.name,
         app=app,
         rounds={path: _rounds(*r) for path, r in rates.items()},
-        idle=bench.IdleMemory(
+        idle=image_bench.IdleMemory(
             processes=2, rss_mib=idle_rss_mib, pss_mib=30.04, working_set_mib=working_set_mib
         ),
         peak_rss_mib=idle_rss_mib + 1,
@@ -313,12 +313,16 @@ def _server(
 
 
 def _bench_record(
-    configurations: list[bench.Configuration], *servers: bench.ServerResult, rounds: int = 3
-) -> bench.Record:
-    return bench.Record(
-        format=bench.RECORD_FORMAT,
+    configurations: list[image_bench.Configuration],
+    *servers: image_bench.ServerResult,
+    rounds: int = 3,
+) -> image_bench.Record:
+    return image_bench.Record(
+        format=image_bench.RECORD_FORMAT,
         date="2031-02-03 10:00 UTC",
-        machine=bench.Machine(cores=8, memory_gib=31.96, kernel="6.1.0-test", load_average=0.04),
+        machine=image_bench.Machine(
+            cores=8, memory_gib=31.96, kernel="6.1.0-test", load_average=0.04
+        ),
         engine="Docker 27.0.0",
         load_generator="wrk 4.2.0",
         seconds=8,
@@ -336,18 +340,20 @@ def _bench_record(
     )
 
 
-def _matrix_record() -> bench.Record:
+def _matrix_record() -> image_bench.Record:
     """Shipped at half the best Flask configuration (sync, no log) on `/`: the issue's case."""
     return _bench_record(
         [SHIPPED, NO_LOG, SYNC_LOGGED, SYNC],
-        _server(SHIPPED, bench.FLASK, {"/": (300, 320, 340), "/_health": (380, 390, 400)}),
-        _server(SHIPPED, bench.BARE, {"/": (400, 410, 420), "/_health": (430, 440, 450)}),
-        _server(NO_LOG, bench.FLASK, {"/": (560, 580, 600), "/_health": (400, 420, 440)}),
-        _server(NO_LOG, bench.BARE, {"/": (590, 600, 610), "/_health": (600, 640, 700)}),
-        _server(SYNC_LOGGED, bench.FLASK, {"/": (340, 350, 360), "/_health": (300, 310, 320)}),
-        _server(SYNC_LOGGED, bench.BARE, {"/": (500, 510, 520), "/_health": (500, 520, 540)}),
-        _server(SYNC, bench.FLASK, {"/": (600, 640, 700), "/_health": (420, 440, 430)}),
-        _server(SYNC, bench.BARE, {"/": (700, 800, 750), "/_health": (600, 650, 660)}),
+        _server(SHIPPED, image_bench.FLASK, {"/": (300, 320, 340), "/_health": (380, 390, 400)}),
+        _server(SHIPPED, image_bench.BARE, {"/": (400, 410, 420), "/_health": (430, 440, 450)}),
+        _server(NO_LOG, image_bench.FLASK, {"/": (560, 580, 600), "/_health": (400, 420, 440)}),
+        _server(NO_LOG, image_bench.BARE, {"/": (590, 600, 610), "/_health": (600, 640, 700)}),
+        _server(
+            SYNC_LOGGED, image_bench.FLASK, {"/": (340, 350, 360), "/_health": (300, 310, 320)}
+        ),
+        _server(SYNC_LOGGED, image_bench.BARE, {"/": (500, 510, 520), "/_health": (500, 520, 540)}),
+        _server(SYNC, image_bench.FLASK, {"/": (600, 640, 700), "/_health": (420, 440, 430)}),
+        _server(SYNC, image_bench.BARE, {"/": (700, 800, 750), "/_health": (600, 650, 660)}),
     )
 
 
@@ -364,7 +370,7 @@ def test_the_configurations_are_the_chart_environment_as_the_image_reads_it():
 
 
 def test_the_goal_compares_shipped_with_the_best_flask_configuration_of_the_same_run():
-    [goal] = [g for g in bench.goals(_matrix_record()) if "best configuration" in g]
+    [goal] = [g for g in image_bench.goals(_matrix_record()) if "best configuration" in g]
     assert goal == (
         "- Shipped at least 0.9x the best configuration of the Flask app: "
         "not met on `/`, 0.50x (rounds 0.49-0.50) of **sync**; "
@@ -373,7 +379,7 @@ def test_the_goal_compares_shipped_with_the_best_flask_configuration_of_the_same
 
 
 def test_like_for_like_compares_shipped_with_the_best_flask_configuration_with_the_access_log():
-    [goal] = [g for g in bench.goals(_matrix_record()) if "Like for like" in g]
+    [goal] = [g for g in image_bench.goals(_matrix_record()) if "Like for like" in g]
     assert goal == (
         "- Like for like, against the best Flask configuration with the access log on, as "
         "shipped: met (not in every round) on `/`, 0.91x (rounds 0.88-0.94) of "
@@ -383,7 +389,7 @@ def test_like_for_like_compares_shipped_with_the_best_flask_configuration_with_t
 
 
 def test_the_access_log_cost_is_its_own_line_with_the_same_round_spread():
-    [goal] = [g for g in bench.goals(_matrix_record()) if "The access log" in g]
+    [goal] = [g for g in image_bench.goals(_matrix_record()) if "The access log" in g]
     assert goal == (
         "- The access log (on in the chart's default): shipped answers "
         "0.55x (rounds 0.54-0.57) of the same settings without it on `/`; "
@@ -398,10 +404,10 @@ def test_each_comparison_the_run_measured_is_a_line_of_its_own():
     )
     record = _bench_record(
         [SHIPPED, logger],
-        _server(SHIPPED, bench.FLASK, {"/": (300, 320, 340), "/_health": (300, 320, 340)}),
-        _server(logger, bench.FLASK, {"/": (240, 256, 272), "/_health": (300, 320, 340)}),
+        _server(SHIPPED, image_bench.FLASK, {"/": (300, 320, 340), "/_health": (300, 320, 340)}),
+        _server(logger, image_bench.FLASK, {"/": (240, 256, 272), "/_health": (300, 320, 340)}),
     )
-    lines = bench.goals(record)
+    lines = image_bench.goals(record)
     assert (
         "- The image's access logger (app/accesslog.py): shipped answers "
         "1.25x (rounds 1.25-1.25) of the same settings with gunicorn's own logger on `/`; "
@@ -412,7 +418,7 @@ def test_each_comparison_the_run_measured_is_a_line_of_its_own():
 
 
 def test_the_share_of_the_true_ceiling_splits_the_gap_into_flask_and_the_settings():
-    [goal] = [g for g in bench.goals(_matrix_record()) if "true ceiling" in g]
+    [goal] = [g for g in image_bench.goals(_matrix_record()) if "true ceiling" in g]
     assert goal == (
         "- Shipped's share of the true ceiling (the fastest framework-free configuration), aim "
         "0.9x: 0.43x (rounds 0.40-0.45) of **sync** on `/` (Flask: the best Flask "
@@ -426,12 +432,12 @@ def test_the_share_of_the_true_ceiling_splits_the_gap_into_flask_and_the_setting
 def test_shipped_as_the_best_configuration_meets_the_goal():
     record = _bench_record(
         [SHIPPED, SYNC],
-        _server(SHIPPED, bench.FLASK, {"/": (500, 510, 520), "/_health": (500, 500, 500)}),
-        _server(SHIPPED, bench.BARE, {"/": (550,) * 3, "/_health": (550,) * 3}),
-        _server(SYNC, bench.FLASK, {"/": (480, 490, 530), "/_health": (400,) * 3}),
-        _server(SYNC, bench.BARE, {"/": (560,) * 3, "/_health": (540,) * 3}),
+        _server(SHIPPED, image_bench.FLASK, {"/": (500, 510, 520), "/_health": (500, 500, 500)}),
+        _server(SHIPPED, image_bench.BARE, {"/": (550,) * 3, "/_health": (550,) * 3}),
+        _server(SYNC, image_bench.FLASK, {"/": (480, 490, 530), "/_health": (400,) * 3}),
+        _server(SYNC, image_bench.BARE, {"/": (560,) * 3, "/_health": (540,) * 3}),
     )
-    goal = bench.goals(record)[0]
+    goal = image_bench.goals(record)[0]
     assert "met on `/`, 1.00x (rounds 1.00-1.00) of **shipped**" in goal
     assert "not met" not in goal
 
@@ -439,23 +445,25 @@ def test_shipped_as_the_best_configuration_meets_the_goal():
 def test_a_failed_server_is_never_the_best_and_shows_n_a_rows():
     record = _bench_record(
         [SHIPPED, SYNC],
-        _server(SHIPPED, bench.FLASK, {"/": (300,) * 3, "/_health": (300,) * 3}),
-        _server(SHIPPED, bench.BARE, {"/": (400,) * 3, "/_health": (400,) * 3}),
-        _server(SYNC, bench.FLASK, {}, failure="did not start: port in use"),
-        _server(SYNC, bench.BARE, {"/": (900,), "/_health": (900,)}, failure="load failed: x"),
+        _server(SHIPPED, image_bench.FLASK, {"/": (300,) * 3, "/_health": (300,) * 3}),
+        _server(SHIPPED, image_bench.BARE, {"/": (400,) * 3, "/_health": (400,) * 3}),
+        _server(SYNC, image_bench.FLASK, {}, failure="did not start: port in use"),
+        _server(
+            SYNC, image_bench.BARE, {"/": (900,), "/_health": (900,)}, failure="load failed: x"
+        ),
     )
-    goals = bench.goals(record)
+    goals = image_bench.goals(record)
     assert "1.00x (rounds 1.00-1.00) of **shipped**" in goals[0]
     [ceiling] = [g for g in goals if "true ceiling" in g]
     assert "of **shipped** on `/`" in ceiling
-    page = bench.report(record)
+    page = image_bench.report(record)
     rows = _table_rows(page, "### `/`")
     assert rows[2][:4] == ["sync", "Flask", "n/a", "n/a"]
     assert _table_rows(page, "## Memory")[2][-1] == "did not start: port in use"
 
 
 def test_the_throughput_table_shows_median_spread_ratios_and_cpu():
-    page = bench.report(_matrix_record())
+    page = image_bench.report(_matrix_record())
     rows = _table_rows(page, "### `/`")
     assert [row[0:2] for row in rows][:2] == [["shipped", "Flask"], ["shipped", "bare WSGI"]]
     # median 320 (300-340), 0.50x the best Flask's 640, 0.43x the ceiling's 750; p50 and p99
@@ -470,7 +478,7 @@ def test_the_throughput_table_shows_median_spread_ratios_and_cpu():
 
 
 def test_the_configurations_table_says_what_each_changes_and_what_gunicorn_runs():
-    rows = _table_rows(bench.report(_matrix_record()), "## Configurations")
+    rows = _table_rows(image_bench.report(_matrix_record()), "## Configurations")
     assert rows[0][:7] == ["shipped", "gthread", "1", "4", "5 s", "on", "nothing"]
     assert rows[3][:7] == [
         "sync",
@@ -490,19 +498,19 @@ def test_the_memory_goals_compare_the_working_set_with_the_request_and_name_oom_
     )
     record = _bench_record(
         [SHIPPED, two_workers],
-        _server(SHIPPED, bench.FLASK, {"/": (1,)}, idle_rss_mib=54.04, working_set_mib=31.6),
-        _server(SHIPPED, bench.BARE, {"/": (1,)}),
-        _server(two_workers, bench.FLASK, {"/": (1,)}, working_set_mib=64.2, oom_killed=True),
-        _server(two_workers, bench.BARE, {"/": (1,)}),
+        _server(SHIPPED, image_bench.FLASK, {"/": (1,)}, idle_rss_mib=54.04, working_set_mib=31.6),
+        _server(SHIPPED, image_bench.BARE, {"/": (1,)}),
+        _server(two_workers, image_bench.FLASK, {"/": (1,)}, working_set_mib=64.2, oom_killed=True),
+        _server(two_workers, image_bench.BARE, {"/": (1,)}),
     )
-    goals = bench.goals(record)
+    goals = image_bench.goals(record)
     assert goals[-3:] == [
         "- Idle working set under the 64 MiB memory request: met, shipped 31.6 MiB working set "
         "(RSS 54.0, PSS 30.0); over it: sync, 2 workers (Flask).",
         "- Idle RSS at most 40 MiB: not met, shipped 54.0 MiB.",
         "- Never OOM-killed: OOM kills in sync, 2 workers (Flask).",
     ]
-    assert [row[-1] for row in _table_rows(bench.report(record), "## Memory")] == [
+    assert [row[-1] for row in _table_rows(image_bench.report(record), "## Memory")] == [
         "",
         "",
         "OOMKilled",
@@ -511,7 +519,7 @@ def test_the_memory_goals_compare_the_working_set_with_the_request_and_name_oom_
 
 
 def test_the_report_states_the_recorded_machine_settings_and_environment():
-    page = bench.report(_matrix_record())
+    page = image_bench.report(_matrix_record())
     assert "on 2031-02-03 10:00 UTC" in page
     assert (
         "- Machine: 8 cores, 32.0 GiB RAM, Linux 6.1.0-test; load average 0.0 when the run "
@@ -527,24 +535,24 @@ def test_the_report_states_the_recorded_machine_settings_and_environment():
 
 def test_a_single_round_is_not_called_a_median():
     record = replace(_matrix_record(), rounds=1)
-    assert "warm-up of its own; 1 round; over loopback" in bench.report(record)
+    assert "warm-up of its own; 1 round; over loopback" in image_bench.report(record)
 
 
 def test_a_ratio_pairs_rounds_by_number_not_by_position():
-    shipped = _server(SHIPPED, bench.FLASK, {"/": (100, 200, 300)})
-    other = _server(SYNC, bench.FLASK, {"/": (200, 400, 600)})
+    shipped = _server(SHIPPED, image_bench.FLASK, {"/": (100, 200, 300)})
+    other = _server(SYNC, image_bench.FLASK, {"/": (200, 400, 600)})
     # The other server's first round failed: its rounds are 2 and 3 only.
     other = replace(other, rounds={"/": other.rounds["/"][1:]})
-    found = bench.ratio(shipped, other, "/")
+    found = image_bench.ratio(shipped, other, "/")
     assert found is not None
     assert found.value == pytest.approx(200 / 500)
     assert (found.per_round.low, found.per_round.high) == (0.5, 0.5)
 
 
 def test_a_measured_server_records_every_round_and_memory_in_mib():
-    outcome = bench.Outcome(
+    outcome = image_bench.Outcome(
         SHIPPED,
-        bench.FLASK,
+        image_bench.FLASK,
         idle=MemorySample(
             rss=60 * MIB,
             pss=30 * MIB + MIB // 2,
@@ -563,7 +571,7 @@ def test_a_measured_server_records_every_round_and_memory_in_mib():
         "shipped (Flask)",
     )
     assert result.rounds == {"/": _rounds(400.0, 380.0)}
-    assert result.idle == bench.IdleMemory(2, 60.0, 30.5, 29.0, [22.0, 38.0])
+    assert result.idle == image_bench.IdleMemory(2, 60.0, 30.5, 29.0, [22.0, 38.0])
     assert (result.peak_rss_mib, result.peak_working_set_mib) == (61.0, 40.0)
 
 
@@ -581,7 +589,7 @@ def test_the_pod_flags_are_read_from_the_pod_settings():
         container_port=8000,
         termination_grace_s=30,
     )
-    assert bench.pod_flags(settings) == (
+    assert image_bench.pod_flags(settings) == (
         "--cpus 0.25 --memory 192Mi --read-only --tmpfs /tmp --user 10001:10001 "
         "--cap-drop ALL --security-opt no-new-privileges"
     )
@@ -589,21 +597,23 @@ def test_the_pod_flags_are_read_from_the_pod_settings():
 
 def test_a_benchmark_record_reads_back_as_the_run_it_was_written_from():
     record = _matrix_record()
-    broken = bench.ServerResult("sync", bench.BARE, {}, None, 0.0, 0.0, 0, False, "no image")
+    broken = image_bench.ServerResult(
+        "sync", image_bench.BARE, {}, None, 0.0, 0.0, 0, False, "no image"
+    )
     record = replace(record, servers=[*record.servers, broken])
-    assert bench.record_from_json(records.to_json(record)) == record
+    assert image_bench.record_from_json(records.to_json(record)) == record
 
 
 def test_a_record_from_before_the_matrix_is_refused_with_what_to_do():
-    with pytest.raises(bench.RecordFormatError, match="measure again with `make bench`"):
-        bench.record_from_json('{"date": "2026-11-27 16:38 UTC", "servers": []}')
+    with pytest.raises(image_bench.RecordFormatError, match="measure again with `make bench`"):
+        image_bench.record_from_json('{"date": "2026-11-27 16:38 UTC", "servers": []}')
 
 
 def test_the_render_flag_renders_the_report_next_to_a_record_without_docker(tmp_path: Path):
     recorded = tmp_path / "benchmark.json"
     recorded.write_text(records.to_json(_matrix_record()))
-    assert bench.main(["--render", str(recorded)]) == 0
-    expected = bench.report(bench.record_from_json(recorded.read_text()))
+    assert image_bench.main(["--render", str(recorded)]) == 0
+    expected = image_bench.report(image_bench.record_from_json(recorded.read_text()))
     assert (tmp_path / "benchmark.md").read_text() == expected
 
 

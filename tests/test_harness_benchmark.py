@@ -1,6 +1,6 @@
 """The benchmark of the harness's render path against helm-unittest, checked without measuring.
 
-harness/chart/benchmark.py generates the value sets, writes them as helm-unittest suites, and
+harness/bench/render.py generates the value sets, writes them as helm-unittest suites, and
 renders docs/harness-benchmark.md from a recorded run; harness/toolchain/helm_unittest.py
 builds helm-unittest. Nothing here times anything: the figures are the benchmark's to take.
 """
@@ -11,7 +11,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from harness.chart import benchmark
+from harness.bench import render as render_bench
 from harness.chart.render import render
 from harness.core import records
 from harness.core.tools import ROOT
@@ -24,19 +24,19 @@ DOCS = ROOT / "docs"
 
 
 def test_the_value_sets_are_the_same_for_the_same_seed_and_differ_for_another():
-    assert benchmark.value_sets() == benchmark.value_sets()
-    assert benchmark.value_sets(seed=benchmark.SEED + 1) != benchmark.value_sets()
+    assert render_bench.value_sets() == render_bench.value_sets()
+    assert render_bench.value_sets(seed=render_bench.SEED + 1) != render_bench.value_sets()
 
 
 def test_there_are_two_hundred_value_sets_and_no_two_are_alike():
-    sets = benchmark.value_sets()
-    assert len(sets) == benchmark.CASES == 200
+    sets = render_bench.value_sets()
+    assert len(sets) == render_bench.CASES == 200
     assert len({repr(sorted(values.items())) for values in sets}) == len(sets)
 
 
 def test_the_value_sets_pair_each_kind_with_ipool_on_and_off_equally():
-    sets = benchmark.value_sets()
-    pairs = [(benchmark.workload_kind(v), bool(v.get("ipool", {}).get("enabled"))) for v in sets]
+    sets = render_bench.value_sets()
+    pairs = [(render_bench.workload_kind(v), bool(v.get("ipool", {}).get("enabled"))) for v in sets]
     assert {pair: pairs.count(pair) for pair in set(pairs)} == {
         ("Deployment", False): 50,
         ("Deployment", True): 50,
@@ -46,8 +46,8 @@ def test_the_value_sets_pair_each_kind_with_ipool_on_and_off_equally():
 
 
 def test_the_value_sets_vary_strategies_pool_sizes_replicas_and_overrides():
-    sets = benchmark.value_sets()
-    covered = benchmark.coverage(sets)
+    sets = render_bench.value_sets()
+    covered = render_bench.coverage(sets)
     assert all(count >= 10 for count in covered.values()), covered
     strategies = {str(v.get("strategy", {}).get("type")) for v in sets}
     assert strategies == {"None", "Recreate", "RollingUpdate"}
@@ -60,14 +60,14 @@ def test_the_value_sets_vary_strategies_pool_sizes_replicas_and_overrides():
 
 def test_a_deployments_peak_pods_round_a_percentage_surge_up():
     rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "10%"}}
-    assert benchmark.deployment_peak_pods(3, rolling) == 4
-    assert benchmark.deployment_peak_pods(3, {"type": "RollingUpdate"}) == 4  # 25% of 3
-    assert benchmark.deployment_peak_pods(3, {"type": "Recreate"}) == 3
+    assert render_bench.deployment_peak_pods(3, rolling) == 4
+    assert render_bench.deployment_peak_pods(3, {"type": "RollingUpdate"}) == 4  # 25% of 3
+    assert render_bench.deployment_peak_pods(3, {"type": "Recreate"}) == 3
 
 
 def test_every_value_set_renders_its_kind_of_workload():
-    for values in benchmark.value_sets():
-        assert render(values).workload["kind"] == benchmark.workload_kind(values), values
+    for values in render_bench.value_sets():
+        assert render(values).workload["kind"] == render_bench.workload_kind(values), values
 
 
 # --- the generated helm-unittest suites (run by the benchmark, which needs helm-unittest) ---
@@ -76,11 +76,11 @@ def test_every_value_set_renders_its_kind_of_workload():
 def test_the_suites_render_a_copy_of_the_chart_as_render_does_with_a_values_file_per_set(
     tmp_path: Path,
 ):
-    sets = benchmark.value_sets()[:3]
-    workspace = benchmark.prepare(tmp_path, sets)
+    sets = render_bench.value_sets()[:3]
+    workspace = render_bench.prepare(tmp_path, sets)
     assert workspace.chart.parent == tmp_path
     assert (workspace.chart / "values.schema.json").exists()
-    suite = benchmark.helm_unittest_suite(sets, whole_chart=False)
+    suite = render_bench.helm_unittest_suite(sets, whole_chart=False)
     assert suite["templates"] == ["templates/workload.yaml"]
     assert suite["release"] == {"name": "dummy-flask-app", "namespace": "opseng"}
     assert [test["values"] for test in suite["tests"]] == [
@@ -88,32 +88,32 @@ def test_the_suites_render_a_copy_of_the_chart_as_render_does_with_a_values_file
         ["values/case-001.yaml"],
         ["values/case-002.yaml"],
     ]
-    assert "templates" not in benchmark.helm_unittest_suite(sets, whole_chart=True)
+    assert "templates" not in render_bench.helm_unittest_suite(sets, whole_chart=True)
 
 
 def test_the_chart_digest_changes_with_any_file_of_the_chart(tmp_path: Path, monkeypatch):
     chart = tmp_path / "chart"
-    shutil.copytree(benchmark.rendering.CHART_DIR, chart)
-    monkeypatch.setattr(benchmark.rendering, "CHART_DIR", chart)
-    before = benchmark.chart_digest()
-    assert benchmark.chart_digest() == before
+    shutil.copytree(render_bench.rendering.CHART_DIR, chart)
+    monkeypatch.setattr(render_bench.rendering, "CHART_DIR", chart)
+    before = render_bench.chart_digest()
+    assert render_bench.chart_digest() == before
     helpers = chart / "templates" / "_helpers.tpl"
     helpers.write_text(helpers.read_text() + "\n")
-    assert benchmark.chart_digest() != before
+    assert render_bench.chart_digest() != before
 
 
 def test_the_old_path_forces_helm_and_the_new_path_leaves_the_choice_to_render(monkeypatch):
-    monkeypatch.setenv(benchmark.RENDERER_ENV, "anything")
-    assert benchmark.render_path_env(benchmark.OLD_PATH)[benchmark.RENDERER_ENV] == "helm"
-    assert benchmark.RENDERER_ENV not in benchmark.render_path_env(benchmark.NEW_PATH)
+    monkeypatch.setenv(render_bench.RENDERER_ENV, "anything")
+    assert render_bench.render_path_env(render_bench.OLD_PATH)[render_bench.RENDERER_ENV] == "helm"
+    assert render_bench.RENDERER_ENV not in render_bench.render_path_env(render_bench.NEW_PATH)
 
 
 # --- the page, from a recorded run ---
 
 
-def _approach(name: str, ms: list[float]) -> benchmark.Approach:
-    render_path = name in (benchmark.OLD_PATH, benchmark.NEW_PATH)
-    return benchmark.Approach(
+def _approach(name: str, ms: list[float]) -> render_bench.Approach:
+    render_path = name in (render_bench.OLD_PATH, render_bench.NEW_PATH)
+    return render_bench.Approach(
         name=name,
         includes=f"what {name} includes",
         ms_per_case=ms,
@@ -123,10 +123,10 @@ def _approach(name: str, ms: list[float]) -> benchmark.Approach:
     )
 
 
-def _record(new_ms: list[float], helm_unittest_ms: list[float]) -> benchmark.Record:
-    return benchmark.Record(
+def _record(new_ms: list[float], helm_unittest_ms: list[float]) -> render_bench.Record:
+    return render_bench.Record(
         date="2031-02-03 10:00 UTC",
-        machine=benchmark.Machine(
+        machine=render_bench.Machine(
             cores=8, memory_gib=31.96, cpu="Test CPU", kernel="6.1.0-test", load_average=0.04
         ),
         python="3.11.2",
@@ -143,10 +143,10 @@ def _record(new_ms: list[float], helm_unittest_ms: list[float]) -> benchmark.Rec
         duration_s=61.4,
         load_average_after=1.26,
         approaches=[
-            _approach(benchmark.HELM_UNITTEST, helm_unittest_ms),
-            _approach(benchmark.HELM_UNITTEST_CHART, [m * 1.5 for m in helm_unittest_ms]),
-            _approach(benchmark.OLD_PATH, [110.0] * len(new_ms)),
-            _approach(benchmark.NEW_PATH, new_ms),
+            _approach(render_bench.HELM_UNITTEST, helm_unittest_ms),
+            _approach(render_bench.HELM_UNITTEST_CHART, [m * 1.5 for m in helm_unittest_ms]),
+            _approach(render_bench.OLD_PATH, [110.0] * len(new_ms)),
+            _approach(render_bench.NEW_PATH, new_ms),
         ],
     )
 
@@ -162,7 +162,7 @@ def _table_rows(page: str, heading: str) -> list[list[str]]:
 
 
 def test_the_results_table_shows_each_approachs_median_round_spread_and_ratio():
-    page = benchmark.render_doc(_record([4.0, 5.0, 6.0], [10.0, 12.0, 11.0]))
+    page = render_bench.render_doc(_record([4.0, 5.0, 6.0], [10.0, 12.0, 11.0]))
     assert _table_rows(page, "## Results") == [
         ["helm-unittest", "11.0", "10.0 - 12.0", "1.00", "-", "-"],
         ["helm-unittest, whole chart", "16.5", "15.0 - 18.0", "1.50", "-", "-"],
@@ -173,8 +173,8 @@ def test_the_results_table_shows_each_approachs_median_round_spread_and_ratio():
 
 def test_the_goal_is_met_when_the_new_path_takes_at_most_half_of_helm_unittests_time():
     record = _record([4.0, 5.0, 6.0], [10.0, 12.0, 11.0])
-    assert benchmark.verdict(record) == benchmark.Verdict(True, 5.0 / 11.0, 2)
-    page = benchmark.render_doc(record)
+    assert render_bench.verdict(record) == render_bench.Verdict(True, 5.0 / 11.0, 2)
+    page = render_bench.render_doc(record)
     assert (
         "**Met**: the new path's median is 5.0 ms per set, 0.455x helm-unittest's 11.0 ms" in page
     )
@@ -183,33 +183,33 @@ def test_the_goal_is_met_when_the_new_path_takes_at_most_half_of_helm_unittests_
 
 def test_a_record_where_the_new_path_is_slower_than_helm_unittest_says_not_met():
     record = _record([14.0, 15.0, 13.0], [10.0, 12.0, 11.0])
-    assert not benchmark.verdict(record).met
-    assert "**Not met**" in benchmark.render_doc(record)
+    assert not render_bench.verdict(record).met
+    assert "**Not met**" in render_bench.render_doc(record)
 
 
 def test_the_page_says_so_when_the_new_path_rendered_as_the_old_one_did():
     record = _record([4.0], [10.0])
-    assert "The persistent renderer was not in use" not in benchmark.render_doc(record)
-    old = benchmark.approach(record, benchmark.OLD_PATH)
+    assert "The persistent renderer was not in use" not in render_bench.render_doc(record)
+    old = render_bench.approach(record, render_bench.OLD_PATH)
     same = replace(
         record,
         approaches=[
-            replace(a, renderer=old.renderer) if a.name == benchmark.NEW_PATH else a
+            replace(a, renderer=old.renderer) if a.name == render_bench.NEW_PATH else a
             for a in record.approaches
         ],
     )
     assert (
         "The persistent renderer was not in use in this run: the new path rendered with "
-        '"old path\'s renderer", as the old path did.' in benchmark.render_doc(same)
+        '"old path\'s renderer", as the old path did.' in render_bench.render_doc(same)
     )
 
 
 def test_half_of_helm_unittests_time_exactly_meets_the_goal():
-    assert benchmark.verdict(_record([5.0], [10.0])).met
+    assert render_bench.verdict(_record([5.0], [10.0])).met
 
 
 def test_the_page_states_the_recorded_machine_versions_and_settings():
-    page = benchmark.render_doc(_record([4.0], [10.0]))
+    page = render_bench.render_doc(_record([4.0], [10.0]))
     assert (
         "- Machine: 8 cores (Test CPU), 32.0 GiB RAM,\n  Linux 6.1.0-test; load average 0.0 when "
         "the run started,\n  1.3 when it ended" in page
@@ -226,31 +226,31 @@ def test_the_page_states_the_recorded_machine_versions_and_settings():
 
 def test_a_record_reads_back_as_the_run_it_was_written_from():
     record = _record([4.0, 5.0], [10.0, 12.0])
-    assert benchmark.record_from_json(records.to_json(record)) == record
+    assert render_bench.record_from_json(records.to_json(record)) == record
 
 
 def test_the_render_flag_renders_the_page_next_to_a_record_without_measuring(tmp_path: Path):
     recorded = tmp_path / "harness-benchmark.json"
     recorded.write_text(records.to_json(_record([4.0], [10.0])))
-    assert benchmark.main(["--render", str(recorded)]) == 0
-    expected = benchmark.render_doc(benchmark.record_from_json(recorded.read_text()))
+    assert render_bench.main(["--render", str(recorded)]) == 0
+    expected = render_bench.render_doc(render_bench.record_from_json(recorded.read_text()))
     assert (tmp_path / "harness-benchmark.md").read_text() == expected
 
 
 def test_docs_harness_benchmark_md_is_what_its_json_renders():
-    record = benchmark.record_from_json((DOCS / "harness-benchmark.json").read_text())
-    assert benchmark.render_doc(record) == (DOCS / "harness-benchmark.md").read_text(), (
+    record = render_bench.record_from_json((DOCS / "harness-benchmark.json").read_text())
+    assert render_bench.render_doc(record) == (DOCS / "harness-benchmark.md").read_text(), (
         "docs/harness-benchmark.md is not what docs/harness-benchmark.json renders: after a "
         "measurement, run the benchmark again; after a change to its template only, run "
-        "`python -m harness.chart.benchmark --render docs/harness-benchmark.json`"
+        "`python -m harness.bench.render --render docs/harness-benchmark.json`"
     )
 
 
 def test_the_recorded_run_measured_the_value_sets_the_benchmark_generates():
-    record = benchmark.record_from_json((DOCS / "harness-benchmark.json").read_text())
-    sets = benchmark.value_sets(record.cases, record.seed)
-    assert record.value_sets == benchmark.fingerprint(sets)
-    assert record.coverage == benchmark.coverage(sets)
+    record = render_bench.record_from_json((DOCS / "harness-benchmark.json").read_text())
+    sets = render_bench.value_sets(record.cases, record.seed)
+    assert record.value_sets == render_bench.fingerprint(sets)
+    assert record.coverage == render_bench.coverage(sets)
 
 
 # --- the installer ---

@@ -161,11 +161,11 @@ def test_set_string_and_set_file_reach_helm_after_set_in_helms_order(tmp_path):
 def test_a_value_is_read_as_helm_merges_set_then_set_string_then_set_file(tmp_path):
     kind = tmp_path / "kind.txt"
     kind.write_text("StatefulSet")
-    release = deploy.Release(set={"workload.kind": "Deployment"})
+    release = deploy.DeployRequest(set={"workload.kind": "Deployment"})
     assert release.value("workload", "kind") == "Deployment"
-    stringly = deploy.Release(set={"replicaCount": "3"}, set_string={"replicaCount": "4"})
+    stringly = deploy.DeployRequest(set={"replicaCount": "3"}, set_string={"replicaCount": "4"})
     assert stringly.value("replicaCount") == "4"
-    from_file = deploy.Release(
+    from_file = deploy.DeployRequest(
         set_string={"workload.kind": "Deployment"}, set_file={"workload.kind": str(kind)}
     )
     assert from_file.value("workload", "kind") == "StatefulSet"
@@ -173,7 +173,7 @@ def test_a_value_is_read_as_helm_merges_set_then_set_string_then_set_file(tmp_pa
 
 
 def test_a_numeric_tag_given_with_set_string_stays_a_string():
-    rendered = deploy.Release(set_string={"image.tag": "2"}).manifests(tool_path("helm"))
+    rendered = deploy.DeployRequest(set_string={"image.tag": "2"}).manifests(tool_path("helm"))
     assert rendered.app_container["image"].endswith(":2")
 
 
@@ -270,7 +270,7 @@ def test_the_timeout_bounds_the_whole_run_and_helm_gets_what_is_left():
     deadline = cli.Deadline.start("2m", clock=lambda: now[0])
     now[0] += 90.5
     assert deadline.left(clock=lambda: now[0]) == "30s"
-    release = deploy.Release(deadline=cli.Deadline("2m", ends=0.0))
+    release = deploy.DeployRequest(deadline=cli.Deadline("2m", ends=0.0))
     with pytest.raises(deploy.DeployTimeout, match="ran out its --timeout 2m"):
         deploy.commands(release, tool_path("helm"), tool_path("kubectl"))
 

@@ -74,7 +74,7 @@ def test_build_script_without_docker_fails_before_doing_anything(tmp_path):
 
 
 def deploy_commands(**release):
-    return deploy.commands(deploy.Release(**release), tool_path("helm"), tool_path("kubectl"))
+    return deploy.commands(deploy.DeployRequest(**release), tool_path("helm"), tool_path("kubectl"))
 
 
 def test_deploy_upgrades_with_wait_then_watches_the_deployment():
@@ -243,9 +243,9 @@ def test_a_value_is_read_as_helm_merges_files_then_set(tmp_path):
     first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
     first.write_text("workload:\n  switchKind: true\n")
     second.write_text("workload:\n  kind: StatefulSet\n")
-    release = deploy.Release(values_files=(first, second))
+    release = deploy.DeployRequest(values_files=(first, second))
     assert release.value("workload", "switchKind") is True, "a later file without it keeps it"
     assert release.value("workload", "kind") == "StatefulSet"
     assert release.value("ipool", "enabled") is None
-    overridden = deploy.Release(values_files=(first,), set={"workload.switchKind": "false"})
+    overridden = deploy.DeployRequest(values_files=(first,), set={"workload.switchKind": "false"})
     assert overridden.value("workload", "switchKind") == "false"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness.chart.plan import Plan
-from harness.ops.stall import Held, held_pods, progress, stall_message
+from harness.ops.stall import Held, fingerprint, held_pods, stall_message
 
 
 def pod(
@@ -85,11 +85,11 @@ def test_starting_ready_and_terminating_pods_hold_nothing():
 
 def test_progress_changes_when_a_pod_becomes_ready_or_a_count_moves():
     workload = {"status": {"replicas": 3, "updatedReplicas": 1, "readyReplicas": 3}}
-    before = progress(workload, [pod("a", ready=False)])
-    assert progress(workload, [pod("a", ready=False)]) == before
-    assert progress(workload, [pod("a")]) != before
+    before = fingerprint(workload, [pod("a", ready=False)])
+    assert fingerprint(workload, [pod("a", ready=False)]) == before
+    assert fingerprint(workload, [pod("a")]) != before
     moved = {"status": {**workload["status"], "updatedReplicas": 2}}
-    assert progress(moved, [pod("a", ready=False)]) != before
+    assert fingerprint(moved, [pod("a", ready=False)]) != before
 
 
 def test_an_ip_stall_names_the_plans_numbers_and_the_ways_out():

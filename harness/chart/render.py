@@ -163,12 +163,12 @@ def render(
     file after `values_files`, `set_file` (helm's --set-file KEY=PATH) after the rest.
 
     Raises RenderError, with helm's stderr, when helm (or the renderer standing for it)
-    refuses the chart or the values. The persistent renderer has the project's chart loaded
-    and takes no --set-file, so another `chart`, or a `set_file`, goes through
-    `helm template`.
+    refuses the chart or the values. The persistent renderer loads each `chart` once per
+    process, so a copy of the chart must be edited before its first render; it takes no
+    --set-file, so a `set_file` goes through `helm template`.
     """
     helm = helm or tool_path("helm")
-    renderer = persistent_renderer(helm) if chart == CHART_DIR and not set_file else None
+    renderer = None if set_file else persistent_renderer(helm, chart)
     key = json.dumps(
         [
             str(helm),
@@ -257,8 +257,9 @@ class PersistentRenderer:
     the interpreter.
     """
 
-    def __init__(self, binary: Path) -> None:
+    def __init__(self, binary: Path, chart: Path = CHART_DIR) -> None:
         self.binary = binary
+        self.chart = chart
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
         self._owner = os.getpid()  # the process that started it
@@ -294,7 +295,7 @@ class PersistentRenderer:
             answer = self._ask(line) or self._ask(line)  # once more if it had died
             if answer is None:
                 raise CommandError(
-                    [str(self.binary), str(CHART_DIR)],
+                    [str(self.binary), str(self.chart)],
                     self._process and self._process.returncode,
                     "",
                     self._stderr_text(),
@@ -302,7 +303,7 @@ class PersistentRenderer:
                 )
         if "error" in answer:
             stderr = answer.get("log", "") + f"Error: {answer['error']}\n"
-            raise RenderError([str(self.binary), str(CHART_DIR)], 1, "", stderr, f"refused {line}")
+            raise RenderError([str(self.binary), str(self.chart)], 1, "", stderr, f"refused {line}")
         return Manifests(tuple(answer["documents"]))
 
     @property
@@ -338,7 +339,7 @@ class PersistentRenderer:
         self._stderr = tempfile.TemporaryFile("w+", prefix="dfa-render-")  # noqa: SIM115
         self._owner = os.getpid()
         self._process = subprocess.Popen(
-            [str(self.binary), str(CHART_DIR)],
+            [str(self.binary), str(self.chart)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -374,20 +375,21 @@ class PersistentRenderer:
             stderr.close()
 
 
-# By helm path: its renderer, None when none is installed for it (looked up once).
-_renderers: dict[str, PersistentRenderer | None] = {}
+# By helm path and chart: its renderer, None when none is installed for helm (looked up once).
+_renderers: dict[tuple[str, str], PersistentRenderer | None] = {}
 
 
-def persistent_renderer(helm: Path) -> PersistentRenderer | None:
-    """The persistent renderer that renders for `helm`, or None when helm itself must."""
+def persistent_renderer(helm: Path, chart: Path = CHART_DIR) -> PersistentRenderer | None:
+    """The persistent renderer that renders `chart` for `helm`, or None when helm itself must."""
     mode = os.environ.get(RENDERER_ENV) or "auto"
     if mode not in RENDERER_MODES:
         raise ToolError(f"{RENDERER_ENV}={mode}: expected one of {', '.join(RENDERER_MODES)}")
     if mode == "helm":
         return None
-    if str(helm) not in _renderers:
-        _renderers[str(helm)] = _installed_renderer(Path(helm))
-    renderer = _renderers[str(helm)]
+    key = (str(helm), str(chart))
+    if key not in _renderers:
+        _renderers[key] = _installed_renderer(Path(helm), Path(chart))
+    renderer = _renderers[key]
     if renderer is None and mode == "renderer":
         raise ToolError(
             f"{RENDERER_ENV}=renderer, but no persistent renderer for {helm} is installed;"
@@ -396,10 +398,10 @@ def persistent_renderer(helm: Path) -> PersistentRenderer | None:
     return renderer
 
 
-def _installed_renderer(helm: Path) -> PersistentRenderer | None:
+def _installed_renderer(helm: Path, chart: Path) -> PersistentRenderer | None:
     for helm_name, name in RENDERERS.items():
         if helm == BIN_DIR / helm_name and (BIN_DIR / name).exists():
-            return PersistentRenderer(BIN_DIR / name)
+            return PersistentRenderer(BIN_DIR / name, chart)
     return None
 
 

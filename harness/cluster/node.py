@@ -36,7 +36,7 @@ from harness.core.objects import is_ready
 from harness.core.proc import run
 from harness.core.retry import terminate, wait_for
 from harness.core.tools import BIN_DIR
-from harness.toolchain import node as parts
+from harness.toolchain import node_parts as parts
 
 CGROUP_FS = Path("/sys/fs/cgroup")
 POD_CIDR = "198.18.1.0/24"

@@ -1,5 +1,5 @@
 import sys
 
-from harness.container.pod import main
+from harness.container.app_container import main
 
 sys.exit(main())

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from harness.cluster.local import LocalCluster
 from harness.cluster.registry import USERNAME
+from harness.container.app_container import ContainerError, build_app_image
 from harness.container.baseimage import ensure_base_image
 from harness.container.engine import DOCKER, Engine
-from harness.container.pod import ContainerError, build_app_image
 from harness.core.tools import ROOT
 from harness.ops.image import REPOSITORY
 

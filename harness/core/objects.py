@@ -8,10 +8,16 @@ from typing import Any
 Obj = dict[str, Any]
 
 
+def has_condition(obj: Obj, kind: str) -> bool:
+    """Whether the object's condition of type `kind` is True. A new object's status, or its
+    conditions, may still be missing or null: not True yet."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
+
+
 def is_ready(obj: Obj) -> bool:
     """Whether the pod's (or node's) Ready condition is True."""
-    conditions = obj.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return has_condition(obj, "Ready")
 
 
 def names(objects: Iterable[Obj]) -> list[str]:

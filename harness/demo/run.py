@@ -90,7 +90,7 @@ def roll_out(target: Target, release: str, namespace: str, values: Mapping[str, 
     """Deploy with harness.ops.deploy, printing each command and the rollout's own report,
     then the pods and, on the local cluster, the Service's answers."""
     kube = target.kube
-    rollout = deploy.Release(release, namespace, set=values, timeout=TIMEOUT)
+    rollout = deploy.DeployRequest(release, namespace, set=values, timeout=TIMEOUT)
     manifests = render(set=values, release=release, namespace=namespace)
     for command in deploy.commands(rollout, tool_path("helm"), tool_path("kubectl")):
         print(f"  + {shlex.join([Path(command[0]).name, *command[1:]])}", flush=True)

@@ -57,7 +57,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.core.objects import Obj
+from harness.core.objects import Obj, has_condition
 from harness.core.retry import wait_for, wait_until_gone
 from harness.kube.api import ApiError, KubeAPI, pointer
 
@@ -297,10 +297,8 @@ def _let_go(api: KubeAPI) -> list[str]:
 
 
 def _established(api: KubeAPI) -> bool:
-    conditions = api.get(TYPE_OBJECTS[f"CustomResourceDefinition/{CRD_NAME}"])
-    return any(
-        c["type"] == "Established" and c["status"] == "True"
-        for c in conditions.get("status", {}).get("conditions", [])
+    return has_condition(
+        api.get(TYPE_OBJECTS[f"CustomResourceDefinition/{CRD_NAME}"]), "Established"
     )
 
 

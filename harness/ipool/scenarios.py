@@ -51,7 +51,7 @@ from harness.ipool.recorder import Measurement, Recorder
 from harness.kube import identity
 from harness.kube.api import ApiError, KubeAPI
 from harness.kube.client import Kube
-from harness.ops.deploy import DeployError, Release, commands, execute, rollout_status
+from harness.ops.deploy import DeployError, DeployRequest, commands, execute, rollout_status
 
 OLD_TAG, NEW_TAG = "1.0.0", "1.5.0"
 REPLICAS = 3
@@ -145,9 +145,11 @@ class Rehearsal:
         kube: Kube,
         termination_delay: float = emulator.DEFAULT_TERMINATION_DELAY,
         prepare_namespace: Callable[[str], None] | None = None,
+        holding: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
     ):
         """`prepare_namespace` readies each rehearsal namespace (the local cluster's pull
-        secret, say) before anything is installed there.
+        secret, say) before anything is installed there; `holding()` is entered before each
+        namespace is made and left once it is gone (a test suite's share of its node).
 
         What an operator does (helm, kubectl, the scripts: `env()`) runs as a namespace
         operator, with the rights of scripts/operator-rbac.yaml in each rehearsal namespace
@@ -155,6 +157,7 @@ class Rehearsal:
         namespaces, the write-up's objects) runs with `kube`'s admin rights."""
         self.kube = kube
         self.prepare_namespace = prepare_namespace
+        self.holding = holding or contextlib.nullcontext
         self.api = KubeAPI(kube.kubeconfig)
         self.termination_delay = termination_delay
         self._process: subprocess.Popen[str] | None = None
@@ -206,6 +209,10 @@ class Rehearsal:
     @contextlib.contextmanager
     def namespace(self, stem: str) -> Iterator[str]:
         """A fresh emulated namespace, deleted (with its pods, so their IPs) afterwards."""
+        with self.holding():
+            yield from self._namespace(stem)
+
+    def _namespace(self, stem: str) -> Iterator[str]:
         name = f"ipool-{stem}-{secrets.token_hex(3)}"
         emulator.emulate_namespace(self.api, name)
         if self.prepare_namespace is not None:
@@ -307,9 +314,11 @@ class Rehearsals:
         futures.wait(list(self._outcomes.values()))
 
 
-def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None) -> Release:
+def _install(
+    r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None
+) -> DeployRequest:
     """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
-    target = Release(
+    target = DeployRequest(
         release=RELEASE,
         namespace=namespace,
         timeout=ROLLOUT_TIMEOUT,
@@ -325,15 +334,15 @@ def _install(r: Rehearsal, namespace: str, values: Mapping[str, str] | None = No
     return target
 
 
-def _deploy(r: Rehearsal, target: Release) -> None:
+def _deploy(r: Rehearsal, target: DeployRequest) -> None:
     execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
 
 
-def _upgraded(target: Release, **values: str) -> Release:
+def _upgraded(target: DeployRequest, **values: str) -> DeployRequest:
     return replace(target, set={**(target.set or {}), "image.tag": NEW_TAG, **values})
 
 
-def _planned(target: Release) -> Plan:
+def _planned(target: DeployRequest) -> Plan:
     return plan_for(
         render(set=target.set, release=target.release, namespace=target.namespace).workload
     )
@@ -473,7 +482,7 @@ def killed_at(command: list[str], env: Mapping[str, str], line: str) -> None:
     print(f"-- killed at {line!r}; running the same command again", flush=True)
 
 
-def _handover_planned(target: Release, kind: str) -> Plan:
+def _handover_planned(target: DeployRequest, kind: str) -> Plan:
     values = {**(target.set or {}), "workload.kind": kind}
     return handover_plan(
         render(set=values, release=target.release, namespace=target.namespace).workload
@@ -529,7 +538,7 @@ def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outco
                 "--namespace", "default", "delete", "service", stray["metadata"]["name"],
                 "--ignore-not-found",
             )  # fmt: skip
-        upgrade = Release(
+        upgrade = DeployRequest(
             RELEASE,
             ns,
             timeout=ROLLOUT_TIMEOUT,

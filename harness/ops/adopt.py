@@ -28,7 +28,7 @@ from pathlib import Path
 
 from harness.core.objects import Obj
 from harness.ops import cli
-from harness.ops.deploy import Release, described, exclusive, values_of
+from harness.ops.deploy import DeployRequest, described, exclusive, values_of
 from harness.ops.handover import KINDS, hand_over, release_of, switch_kind
 from harness.ops.kubectl import Kubectl
 
@@ -71,7 +71,7 @@ def release_kind(kubectl: Kubectl, release: str) -> str | None:
 
 
 def adopt(
-    target: Release,
+    target: DeployRequest,
     to_kind: str,
     helm: Path,
     kubectl_path: Path,

@@ -53,7 +53,10 @@ DEADLINE_GRACE_S = 5.0
 
 
 @dataclass(frozen=True)
-class Release:
+class DeployRequest:
+    """One run of scripts/deploy as its command line asks: which release, where, with what
+    values and time limits (a Helm release is what it installs or upgrades)."""
+
     release: str = DEFAULT_RELEASE
     namespace: str = DEFAULT_NAMESPACE
     values_files: tuple[Path, ...] = ()
@@ -81,7 +84,7 @@ class Release:
             raise DeployTimeout(f"the run ran out its --timeout {self.deadline.timeout}")
         return self.deadline.left()
 
-    def with_set(self, **values: str) -> Release:
+    def with_set(self, **values: str) -> DeployRequest:
         """This release with `values` given by --set on top of its own."""
         return replace(self, set={**(self.set or {}), **values})
 
@@ -123,7 +126,7 @@ class Release:
         return found
 
 
-def refuse_unmeant_kind_switch(target: Release, workload: Obj, kubectl: Kubectl) -> None:
+def refuse_unmeant_kind_switch(target: DeployRequest, workload: Obj, kubectl: Kubectl) -> None:
     """Refuse what the chart's own guard refuses during the upgrade, before helm runs: values
     that render the other kind than the release's running workload, unless
     workload.switchKind says the switch is meant."""
@@ -142,7 +145,7 @@ def refuse_unmeant_kind_switch(target: Release, workload: Obj, kubectl: Kubectl)
         )
 
 
-def commands(target: Release, helm: Path, kubectl: Path) -> list[list[str]]:
+def commands(target: DeployRequest, helm: Path, kubectl: Path) -> list[list[str]]:
     """The helm and kubectl commands that roll `target` out, after a render check."""
     workload = target.manifests(helm).workload
     resource = f"{workload['kind'].lower()}/{workload['metadata']['name']}"
@@ -164,7 +167,7 @@ class DeployTimeout(DeployError):
 
 
 def stall_watch(
-    target: Release, helm: Path, kubectl: Path, env: Mapping[str, str] | None = None
+    target: DeployRequest, helm: Path, kubectl: Path, env: Mapping[str, str] | None = None
 ) -> StallWatch | None:
     """A watch on `target`'s rollout, or None when its stall timeout is 0."""
     seconds = cli.duration_seconds(target.stall_timeout)
@@ -271,8 +274,8 @@ def _failure(command: Sequence[str], code: int, errors: Sequence[str]) -> cli.Op
 
 @contextlib.contextmanager
 def reusing_values(
-    target: Release, helm: Path, env: Mapping[str, str] | None = None
-) -> Iterator[Release]:
+    target: DeployRequest, helm: Path, env: Mapping[str, str] | None = None
+) -> Iterator[DeployRequest]:
     """`target` starting from the values its release was last given (`helm get values`),
     then its own files and --set: what helm's --reuse-values does, made visible to the render
     that picks the workload to wait for. A release not installed yet has none to reuse."""
@@ -293,14 +296,14 @@ def reusing_values(
 
 
 def values_of(
-    args: argparse.Namespace, given: Release, helm: Path
-) -> contextlib.AbstractContextManager[Release]:
+    args: argparse.Namespace, given: DeployRequest, helm: Path
+) -> contextlib.AbstractContextManager[DeployRequest]:
     """The release the command works on: `given`, or with --reuse-values `reusing_values`."""
     return reusing_values(given, helm) if args.reuse_values else contextlib.nullcontext(given)
 
 
 @contextlib.contextmanager
-def described(args: argparse.Namespace, helm: Path) -> Iterator[Release]:
+def described(args: argparse.Namespace, helm: Path) -> Iterator[DeployRequest]:
     """For the `with` block, the release that `cli.add_values_arguments`' options (and
     `cli.add_rollout_arguments`', when the command takes them) describe: in the namespace and
     cluster they choose (harness.ops.kubeconfig), with the chart they name
@@ -309,7 +312,7 @@ def described(args: argparse.Namespace, helm: Path) -> Iterator[Release]:
         kubeconfig.selected(args.namespace, args.kubeconfig, args.kube_context) as namespace,
         chartref.local_chart(args.chart, args.version, helm) as chart,
     ):
-        yield Release(
+        yield DeployRequest(
             release=args.release,
             namespace=namespace,
             values_files=tuple(args.values),
@@ -326,7 +329,7 @@ def described(args: argparse.Namespace, helm: Path) -> Iterator[Release]:
 
 @contextlib.contextmanager
 def exclusive(
-    target: Release,
+    target: DeployRequest,
     helm: Path,
     kubectl: Path,
     command: str,

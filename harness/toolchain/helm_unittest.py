@@ -1,7 +1,7 @@
 """helm-unittest, pinned and built from its Go module, for the harness benchmark only.
 
 `make setup` does not install it: only the benchmark of the harness's render path against
-helm-unittest (harness.chart.benchmark) needs it, and its target installs it first. Its go.mod
+helm-unittest (harness.bench.render) needs it, and its target installs it first. Its go.mod
 has a `replace` directive, so `go install module@version` refuses it. Instead the module zip
 is fetched with `go mod download` (checked against the checksum database by Go, and here
 against the pinned ``h1:`` hash again), unpacked into a writable scratch copy, and built

@@ -137,6 +137,22 @@ def test_relative_values_files_are_read_from_the_working_directory(monkeypatch, 
     assert new.workload["kind"] == "StatefulSet"
 
 
+def test_an_edited_copy_of_the_chart_renders_as_edited_beside_the_projects_chart(
+    monkeypatch, helm, tmp_path
+):
+    copy = shutil.copytree(CHART_DIR, tmp_path / "chart")
+    (copy / "templates" / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: only-in-the-copy\n"
+    )
+
+    edited = with_renderer(monkeypatch, helm, chart=copy)
+
+    assert same_documents(with_helm(monkeypatch, helm, chart=copy), edited)
+    assert "only-in-the-copy" in [doc["metadata"]["name"] for doc in edited]
+    project = with_renderer(monkeypatch, helm)
+    assert "only-in-the-copy" not in [doc["metadata"]["name"] for doc in project]
+
+
 def test_a_renderer_that_died_is_restarted_on_the_next_render(monkeypatch, helm):
     with_renderer(monkeypatch, helm, set={"replicaCount": 11})
     renderer = rendering.persistent_renderer(helm)

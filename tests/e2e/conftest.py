@@ -1,21 +1,24 @@
-"""Fixtures of the end-to-end suite: one cluster per session, one namespace per test.
+"""Fixtures of the end-to-end suite: one cluster per run, one namespace per test.
 
-The cluster is the project's local cluster (harness.cluster), started here when it is not
-already running and stopped at the end of the session only when this session started it. An
-existing cluster is used, as it is and left running, only when `DFA_E2E_KUBECONFIG` names its
+The cluster is the project's local cluster (harness.cluster), started by the run's first test
+process that needs it when it is not already running, and stopped when the run ends only if
+the run started it (tests/support/shared.py; the test processes share it). An existing
+cluster is used, as it is and left running, only when `DFA_E2E_KUBECONFIG` names its
 kubeconfig (tests/e2e/target.py); a KUBECONFIG set in the shell is ignored, and for the session
 it names the suite's cluster, so nothing that reads it can reach another one.
 
-When the session ends, no cluster-wide object of the ipool emulator may be left that was not
-there when it began: any such object is removed and the session reported as failed.
+When the run ends, no cluster-wide object of the ipool emulator may be left that was not
+there when it began: any such object is removed and the run reported as failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,25 +33,28 @@ from harness.kube.api import KubeAPI
 from harness.kube.client import Kube
 from tests.e2e.release import ReleaseUnderTest
 from tests.e2e.target import E2E_KUBECONFIG, existing_cluster
+from tests.support import end_of_run, shared
+from tests.support.node_shares import NodeShares, shares_of
 
 NAMESPACE_READY_S = 60.0
+# Longer than any pod's grace period (the chart's default is 30 s).
+PODS_GONE_S = 120.0
+OPERATOR = "e2e-operator"
 
 
 @pytest.fixture(scope="session")
-def local_cluster() -> Iterator[LocalCluster | None]:
-    """The local cluster, up for the whole session; None when DFA_E2E_KUBECONFIG names
-    another cluster."""
+def local_cluster() -> LocalCluster | None:
+    """The local cluster, started by the first test process that asks and stopped when the
+    whole run ends, if the run started it (tests/support/shared.py); None when
+    DFA_E2E_KUBECONFIG names another cluster."""
     if existing_cluster(os.environ):
-        yield None
-        return
+        return None
     cluster = LocalCluster()
-    started_here = not cluster.is_healthy()
-    cluster.up()
-    try:
-        yield cluster
-    finally:
-        if started_here:
-            cluster.down()
+    with shared.exclusive("cluster"):
+        if not cluster.is_healthy():
+            cluster.up()
+            shared.started("cluster")
+    return cluster
 
 
 @pytest.fixture(scope="session")
@@ -69,31 +75,45 @@ def suite_cluster(local_cluster: LocalCluster | None) -> Kube:
 @pytest.fixture(scope="session", autouse=True)
 def app_images(local_cluster: LocalCluster | None, request: pytest.FixtureRequest) -> None:
     """The app's 1.0.0 and 1.5.0 in the local node's registry, built from the Dockerfile now
-    and pushed with scripts/build-image --push (another cluster pulls from its own)."""
+    and pushed with scripts/build-image --push, once a run (another cluster pulls from its
+    own)."""
     if local_cluster is not None:
         engine, base_image = (
             request.getfixturevalue("engine"),
             request.getfixturevalue("base_image"),
         )
-        publish(local_cluster, engine, base_image)
+        shared.once("images", lambda: publish(local_cluster, engine, base_image) or "pushed")
 
 
 @pytest.fixture(scope="session")
 def kube(suite_cluster: Kube) -> Iterator[Kube]:
-    """The suite's cluster, which KUBECONFIG names for the session; at the end, fails the
-    session if the ipool emulator's cluster-wide objects were left behind, removing them."""
-    api = KubeAPI(suite_cluster.kubeconfig)
-    found_at_start = set(emulator.installed(api))
+    """The suite's cluster, which KUBECONFIG names for the session. What of the ipool
+    emulator's cluster-wide objects it held when the run first reached it is noted: objects
+    left beyond those at the end of the run fail it (tests/conftest.py)."""
+    shared.once(
+        end_of_run.EMULATOR_BEFORE,
+        lambda: {
+            "kubeconfig": str(suite_cluster.kubeconfig),
+            "objects": _emulator_objects(suite_cluster),
+        },
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("KUBECONFIG", str(suite_cluster.kubeconfig))
         yield suite_cluster
+
+
+def _emulator_objects(kube: Kube) -> list[str]:
+    api = KubeAPI(kube.kubeconfig)
     try:
-        left = [name for name in emulator.installed(api) if name not in found_at_start]
-        if left:
-            emulator.uninstall(api)
+        return emulator.installed(api)
     finally:
         api.close()
-    assert not left, f"the e2e run left the ipool emulator's cluster-wide objects behind: {left}"
+
+
+@pytest.fixture(scope="session")
+def node_shares(kube: Kube) -> NodeShares:
+    """The node's CPU in shares, counted once a run (tests/support/node_shares.py)."""
+    return NodeShares(shared.once("node-shares", lambda: shares_of(kube)))
 
 
 NamespaceFactory = Callable[..., str]
@@ -101,14 +121,22 @@ NamespaceFactory = Callable[..., str]
 
 @pytest.fixture
 def namespaces(
-    kube: Kube, local_cluster: LocalCluster | None, request: pytest.FixtureRequest
+    kube: Kube,
+    local_cluster: LocalCluster | None,
+    node_shares: NodeShares,
+    request: pytest.FixtureRequest,
 ) -> Iterator[NamespaceFactory]:
     """Creates namespaces named after the test (with `labels` and, on the local cluster, the
-    chart's pull secret), deleted after the test."""
+    chart's pull secret), deleted after the test. The test holds a share of the node
+    (`node_shares`; more with `@pytest.mark.node_shares(N)`) from its first namespace on."""
     created: list[str] = []
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_"))
+    marked = request.node.get_closest_marker("node_shares")
+    held = contextlib.ExitStack()
 
     def create(labels: dict[str, str] | None = None) -> str:
+        if not created:
+            held.enter_context(node_shares.held(marked.args[0] if marked else 1))
         name = f"e2e-{stem[:40].strip('-')}-{secrets.token_hex(3)}"
         kube.kubectl("create", "namespace", name)
         created.append(name)
@@ -125,9 +153,17 @@ def namespaces(
         )
         return name
 
-    yield create
-    for name in created:
-        kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+    with held:
+        yield create
+        for name in created:
+            kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
+        # The scheduler counts a terminating pod's CPU request until the pod is gone, so the
+        # share covers the test's pods until then; the namespace itself may go later.
+        wait_for(
+            lambda: not any(kube.objects("pods", name) for name in created),
+            f"the pods of namespaces {', '.join(created)} to be gone",
+            PODS_GONE_S,
+        )
 
 
 @pytest.fixture
@@ -145,7 +181,11 @@ def release(kube: Kube, namespace: str) -> ReleaseUnderTest:
 def operator(kube: Kube) -> identity.Operator:
     """A namespace operator as the write-up's hold one: a client certificate signed by the
     cluster's CA, with no rights until `operator_namespace` grants some."""
-    return identity.issue(kube, "e2e-operator", SCRATCH_DIR / "identities")
+    kubeconfig = shared.once(
+        "operator",
+        lambda: str(identity.issue(kube, OPERATOR, SCRATCH_DIR / "identities").kubeconfig),
+    )
+    return identity.Operator(OPERATOR, Path(kubeconfig))
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ class ReleaseUnderTest:
 
     def deploy(self, values: Mapping[str, object]) -> None:
         """`helm upgrade --install --wait`, then `kubectl rollout status` (harness.ops.deploy)."""
-        target = deploy.Release(
+        target = deploy.DeployRequest(
             self.name, self.namespace, set={k: str(v) for k, v in values.items()}, timeout=TIMEOUT
         )
         for command in deploy.commands(target, tool_path("helm"), tool_path("kubectl")):

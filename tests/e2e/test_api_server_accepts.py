@@ -57,6 +57,7 @@ def test_the_api_server_accepts_a_release_whose_tag_is_no_valid_label_value(
     assert workload["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":" + tag)
 
 
+@pytest.mark.node_shares(0)  # server-side dry runs: no pod runs
 def test_the_api_server_accepts_every_optional_object_with_strict_field_validation(
     release: ReleaseUnderTest,
 ):
@@ -152,6 +153,7 @@ class Oracle:
         return found
 
 
+@pytest.mark.node_shares(0)  # server-side dry runs: no pod runs
 def test_the_api_server_accepts_every_values_set_the_chart_renders(
     kube: Kube, release: ReleaseUnderTest, gateway_crds: None, capsys: pytest.CaptureFixture
 ):

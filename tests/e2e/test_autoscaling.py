@@ -13,7 +13,7 @@ from harness.core.retry import wait_for
 from harness.core.tools import tool_path
 from harness.ipool.recorder import Recorder
 from harness.kube.api import KubeAPI
-from harness.ops.deploy import Release, commands
+from harness.ops.deploy import DeployRequest, commands
 from harness.ops.handover import switch_kind
 from tests.e2e.release import ReleaseUnderTest, owner_kinds
 
@@ -31,10 +31,12 @@ SELECTOR = {
 SETTLE_S = 90.0
 
 
-def _autoscaled_release(release: ReleaseUnderTest) -> Release:
+def _autoscaled_release(release: ReleaseUnderTest) -> DeployRequest:
     """Three Ready pods of a Deployment, then autoscaling turned on over them."""
     release.deploy({"replicaCount": "3"})
-    target = Release(release.name, release.namespace, set={"replicaCount": "3", **AUTOSCALING})
+    target = DeployRequest(
+        release.name, release.namespace, set={"replicaCount": "3", **AUTOSCALING}
+    )
     for command in commands(target, tool_path("helm"), tool_path("kubectl")):
         release.kube.run(command)
     return target
@@ -44,7 +46,7 @@ def test_turning_autoscaling_on_keeps_every_running_pod(release: ReleaseUnderTes
     release.deploy({"replicaCount": "3"})
     before = {pod["metadata"]["uid"] for pod in release.pods()}
     api = KubeAPI(release.kube.kubeconfig)
-    target = Release(release.name, release.namespace, set=AUTOSCALING)
+    target = DeployRequest(release.name, release.namespace, set=AUTOSCALING)
     with Recorder(api, release.namespace, SELECTOR) as recorder:
         for command in commands(target, tool_path("helm"), tool_path("kubectl")):
             release.kube.run(command)

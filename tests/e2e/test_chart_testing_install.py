@@ -47,6 +47,7 @@ def scratch_repo(tmp_path: Path) -> tuple[Path, str]:
     return repo, past.version
 
 
+@pytest.mark.node_shares(2)  # ci/custom-resources-values.yaml: three pods at 250m in its rollout
 def test_ct_install_with_upgrade_passes_on_the_real_node(
     kube: Kube, local_cluster: LocalCluster | None, namespace: str, tmp_path: Path
 ):

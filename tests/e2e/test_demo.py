@@ -11,19 +11,21 @@ import pytest
 from harness.demo import run as demo
 from harness.kube.client import Kube
 from tests.e2e.release import IMAGE
+from tests.support.node_shares import NodeShares
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def prefix(kube: Kube) -> Iterator[str]:
-    """A namespace prefix of the demo's own."""
+def prefix(kube: Kube, node_shares: NodeShares) -> Iterator[str]:
+    """A namespace prefix of the demo's own; its two releases hold two shares of the node."""
     prefix = f"e2e-demo-{secrets.token_hex(3)}"
-    yield prefix
-    for kind in ("deployment", "statefulset"):
-        kube.kubectl(
-            "delete", "namespace", f"{prefix}-{kind}", "--wait=false", "--ignore-not-found"
-        )
+    with node_shares.held(2):
+        yield prefix
+        for kind in ("deployment", "statefulset"):
+            kube.kubectl(
+                "delete", "namespace", f"{prefix}-{kind}", "--wait=false", "--ignore-not-found"
+            )
 
 
 def test_demo_installs_1_0_0_then_upgrades_both_kinds_to_1_5_0(

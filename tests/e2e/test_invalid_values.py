@@ -8,7 +8,8 @@ from harness.chart.render import helm_chart_args
 from harness.ops import cli, deploy
 from tests.e2e.release import ReleaseUnderTest
 
-pytestmark = pytest.mark.e2e
+# Refused values: no pod runs, so no share of the node is held (tests/support/node_shares.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.node_shares(0)]
 
 # One refused by values.schema.json, one by the chart's own `fail` checks.
 INVALID = {

@@ -14,7 +14,7 @@ from harness.core.proc import run
 from harness.core.retry import wait_for, wait_until_gone
 from harness.core.tools import ROOT, tool_path
 from harness.ops import cli
-from harness.ops.deploy import Release, commands
+from harness.ops.deploy import DeployRequest, commands
 from harness.ops.handover import switch_kind
 from tests.e2e.release import ReleaseUnderTest, owner_kinds
 
@@ -80,7 +80,7 @@ def test_a_hand_over_switches_kind_both_ways_and_the_release_adopts_the_pods_unc
     of the new kind, whose pods are those the hand-over started (helm's adoption restarts
     none), and `helm upgrade --set image.tag=...` keeps working on it."""
     helm_path, kubectl = tool_path(helm), tool_path("kubectl")
-    target = Release(release.name, release.namespace, set={"image.tag": "1.5.0"})
+    target = DeployRequest(release.name, release.namespace, set={"image.tag": "1.5.0"})
     for command in commands(target, helm_path, kubectl):
         release.kube.run(command)
 

@@ -23,8 +23,8 @@ from harness.core.objects import Obj
 from harness.core.retry import wait_for
 from harness.core.tools import ROOT
 from harness.kube.client import Kube
-from harness.toolchain import node as parts
-from harness.traffic.rollouts import upgrade_under_load
+from harness.toolchain import node_parts as parts
+from harness.traffic.under_load import upgrade_under_load
 from tests.e2e.conftest import NamespaceFactory
 from tests.e2e.release import IMAGE, RESTRICTED, ReleaseUnderTest
 

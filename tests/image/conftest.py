@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pytest
 
-from harness.container.engine import Engine
-from harness.container.pod import (
+from harness.container.app_container import (
     Container,
     PodSettings,
     chart_pod_settings,
     run_args,
     start_container,
 )
+from harness.container.engine import Engine
 
 StartApp = Callable[..., Container]
 

@@ -1,7 +1,7 @@
 """The image run with the chart's pod settings: limits, read-only root, no capabilities.
 
 Every container here gets what the chart renders for its default values (see
-harness.container.pod.pod_settings): `--cpus 0.2 --memory 128m --read-only --tmpfs /tmp
+harness.container.app_container.pod_settings): `--cpus 0.2 --memory 128m --read-only --tmpfs /tmp
 --user 10001:10001 --cap-drop ALL --security-opt no-new-privileges` and the gunicorn
 environment, on a port published on loopback only.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.container.app_container import Container, MemoryMonitor, PodSettings
 from harness.container.load import SteadyLoad, wrk
-from harness.container.pod import Container, MemoryMonitor, PodSettings
 
 from .conftest import StartApp
 
@@ -86,7 +86,7 @@ def test_idle_memory_fits_the_pod_memory_request(start_app: StartApp, pod: PodSe
         assert get(f"{container.url}{path}")[0] == 200
     sample = container.memory()
     # RSS added up over the processes counts pages the master and worker share twice: the
-    # strictest of the figures (see harness.container.pod.MemorySample).
+    # strictest of the figures (see harness.container.app_container.MemorySample).
     assert sample.rss <= pod.memory_request_bytes, (
         f"idle RSS {sample.rss / MIB:.1f} MiB > request {pod.memory_request_bytes / MIB:.0f} MiB"
         f" (PSS {sample.pss / MIB:.1f} MiB, cgroup working set {sample.cgroup / MIB:.1f} MiB)"

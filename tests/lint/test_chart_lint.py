@@ -26,6 +26,7 @@ CI_VALUES = ci_values_files()
 # The .tools/bin names of the two Helms, with the same test ids as tests/conftest.py.
 HELMS = pytest.mark.parametrize("helm_tool", [HELM.name, HELM3.name], ids=["helm4", "helm3"])
 LINTCONF = ROOT / ".ct" / "lintconf.yaml"
+ATTEMPTS_FOR_HELMS_MESSAGE = 3
 
 
 def ct_lint(
@@ -91,13 +92,7 @@ def _edit_chart_yaml(chart: Path, edit: Callable[[dict], object]) -> None:
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        # ct streams helm's own message from a goroutine and sometimes exits before it is
-        # copied; its own summary names the empty version either way.
-        (
-            _drop_version,
-            r"chart\.metadata\.version is required"
-            r'|failed building dependencies for chart "dummy-flask-app => \(version: \\"\\"',
-        ),
+        (_drop_version, r"chart\.metadata\.version is required"),
         (_unknown_field, "owner: Unexpected element"),
         (_nameless_maintainer, r"maintainers\.0\.name: Required field missing"),
         (_yes_as_boolean, "truthy value should be one of"),
@@ -119,8 +114,15 @@ def test_ct_lint_fails_on_a_broken_chart(
     chart = shutil.copytree(CHART, tmp_path / "charts" / CHART.name)
     breakage(chart)
 
-    result = ct_lint(tmp_path, check=False)
-
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert re.search(expected, output), output
+    # ct copies helm's output from a goroutine and sometimes exits before the copy is done,
+    # more often on a busy machine. The exit status never varies, so every attempt must fail;
+    # helm's own message must show in one of them.
+    outputs = []
+    for _ in range(ATTEMPTS_FOR_HELMS_MESSAGE):
+        result = ct_lint(tmp_path, check=False)
+        outputs.append(result.stdout + result.stderr)
+        assert result.returncode != 0, outputs[-1]
+        if re.search(expected, outputs[-1]):
+            break
+    else:
+        pytest.fail(f"{expected!r} not in any of {len(outputs)} ct runs:\n" + outputs[-1])

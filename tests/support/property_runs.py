@@ -1,7 +1,8 @@
 """How many generated cases the property tests ran, and how long they took.
 
 One setting decides the budget: `DFA_PROPERTY_CASES`, the generated values sets a whole run
-checks (default 2,000), shared out evenly by `examples_per_run`. The seed is drawn afresh for
+checks, shared out evenly by `examples_per_run`: 2,000 in `make test` (the Makefile sets it),
+400 in a bare `pytest` run, so that the quick loop stays quick. The seed is drawn afresh for
 every run unless `DFA_PROPERTY_SEED` repeats one; tests/chart/conftest.py prints both, with
 the count and the time, when the session ends.
 """
@@ -17,8 +18,18 @@ from dataclasses import dataclass
 
 from hypothesis import settings
 
-CASES = int(os.environ.get("DFA_PROPERTY_CASES", "2000"))
-SEED = int(os.environ.get("DFA_PROPERTY_SEED") or random.SystemRandom().randrange(2**32))
+SEED_ENV = "DFA_PROPERTY_SEED"
+CASES_ENV = "DFA_PROPERTY_CASES"
+CASES = int(os.environ.get(CASES_ENV, "400"))
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**32)
+
+
+# Drawn by the run's main process (tests/conftest.py), so that every test process of it
+# generates from the same seed and the one seed printed repeats the whole run.
+SEED = int(os.environ.get(SEED_ENV) or new_seed())
 
 # No example database (failing examples are kept by hand in
 # tests/chart/values/property-regressions.yaml), no deadline (a render's time depends on the

@@ -1,7 +1,7 @@
 """How fast the harness renders the chart, next to helm-unittest, on the same value sets.
 
-    python -m harness.chart.benchmark [--cases 200] [--rounds 5] [--seed 12] [--output PAGE]
-    python -m harness.chart.benchmark --render docs/harness-benchmark.json
+    python -m harness.bench.render [--cases 200] [--rounds 5] [--seed 12] [--output PAGE]
+    python -m harness.bench.render --render docs/harness-benchmark.json
 
 One run measures, on the same generated value sets (`value_sets`: both kinds, ipool on and
 off, Deployment and StatefulSet strategies, pool sizes, replica counts, autoscaling and
@@ -347,7 +347,7 @@ def render_cases(sets: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def run_render_path(path: str, cases: Path) -> dict[str, Any]:
     """Render the sets in `cases` through render() in a fresh process set up for `path`."""
-    command = [sys.executable, "-m", "harness.chart.benchmark", "--worker", cases]
+    command = [sys.executable, "-m", "harness.bench.render", "--worker", cases]
     done = run(command, env=render_path_env(path), cwd=ROOT, timeout=RUN_TIMEOUT_S)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -683,7 +683,7 @@ def _worker(cases: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m harness.chart.benchmark", description=__doc__.splitlines()[0]
+        prog="python -m harness.bench.render", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--cases", type=int, default=CASES, help="value sets to render")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="report the median round")

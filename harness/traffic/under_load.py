@@ -6,7 +6,7 @@ starts steady load on the Service's ClusterIP from inside the cluster's network 
 scripts/deploy does, keeps the load on until no old pod is left, and returns what every
 request got and how long the rollout took.
 
-python -m harness.traffic.rollouts [--doc PAGE | --render RECORD]
+python -m harness.traffic.under_load [--doc PAGE | --render RECORD]
 
 measures both kinds with the chart's preStop sleep and without it (`preStopSleepSeconds=0`)
 and writes docs/rollout-under-load.md with its record (.json) next to it.
@@ -134,7 +134,7 @@ def upgrade_under_load(
 
 
 def _deploy(kube: Kube, release: str, namespace: str, values: Mapping[str, str]) -> None:
-    target = deploy.Release(release, namespace, set=dict(values), timeout=TIMEOUT)
+    target = deploy.DeployRequest(release, namespace, set=dict(values), timeout=TIMEOUT)
     for command in deploy.commands(target, tool_path("helm"), tool_path("kubectl")):
         kube.run(command)
 

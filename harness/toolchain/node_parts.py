@@ -11,8 +11,8 @@ wrapper module, same version). This installs the rest, from Go modules:
   program of this repository (pause/main.go), packed as an OCI image archive that the node
   imports into containerd.
 
-    python -m harness.toolchain.node install    # build what is missing; idempotent
-    python -m harness.toolchain.node versions   # print what is installed
+    python -m harness.toolchain.node_parts install    # build what is missing; idempotent
+    python -m harness.toolchain.node_parts versions   # print what is installed
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def version_lines() -> list[str]:
     return version_table(rows)
 
 
-main = Installer("harness.toolchain.node", __doc__, install_all, version_lines).main
+main = Installer("harness.toolchain.node_parts", __doc__, install_all, version_lines).main
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     scripts/migrate-to-statefulset [scripts/deploy's options] [--yes]
     scripts/migrate-to-deployment  [scripts/deploy's options] [--yes]
 
-(`python -m harness.ops.rollouts two-phase|to-statefulset|to-deployment ...` without the
+(`python -m harness.ops.pool_rollouts two-phase|to-statefulset|to-deployment ...` without the
 scripts.)
 
 two-phase: upgrade once with `ipool.enabled=false` and wait, so new pods need no IP and the
@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from harness.core.tools import tool_path
 from harness.ops import cli
 from harness.ops.deploy import (
-    Release,
+    DeployRequest,
     commands,
     described,
     exclusive,
@@ -44,7 +44,9 @@ from harness.ops.handover import switch_kind
 from harness.ops.kubectl import Kubectl
 
 
-def two_phase(target: Release, env: Mapping[str, str] | None = None, dry_run: bool = False) -> None:
+def two_phase(
+    target: DeployRequest, env: Mapping[str, str] | None = None, dry_run: bool = False
+) -> None:
     """Roll out once without the pool annotation, so that new pods need no IP, then again
     with it; the pods have no public IP from the first rollout until the second ends."""
     helm, kubectl = tool_path("helm"), tool_path("kubectl")
@@ -60,7 +62,7 @@ def two_phase(target: Release, env: Mapping[str, str] | None = None, dry_run: bo
 
 
 def to_statefulset(
-    target: Release,
+    target: DeployRequest,
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
     confirm: Callable[[Sequence[str]], None] = lambda deleted: None,
@@ -73,7 +75,7 @@ def to_statefulset(
 
 
 def to_deployment(
-    target: Release,
+    target: DeployRequest,
     env: Mapping[str, str] | None = None,
     dry_run: bool = False,
     confirm: Callable[[Sequence[str]], None] = lambda deleted: None,
@@ -93,12 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     how = argv.pop(0) if argv and argv[0] in WAYS else None
     if how is None:
-        module = "python -m harness.ops.rollouts"
+        module = "python -m harness.ops.pool_rollouts"
         print(
             f"{module}: error: the first argument must be one of {', '.join(WAYS)}", file=sys.stderr
         )
         return 2
-    name = cli.prog(f"harness.ops.rollouts {how}")
+    name = cli.prog(f"harness.ops.pool_rollouts {how}")
     parser = argparse.ArgumentParser(
         prog=name, description=" ".join(WAYS[how].__doc__.split()), epilog=cli.EXIT_CODES
     )

@@ -1,6 +1,6 @@
 """The benchmark's ceiling: the app's two answers as a bare WSGI callable, with no framework.
 
-Mounted read-only into the app image by harness.container.bench and served by the same gunicorn
+Mounted read-only into the app image by harness.bench.image and served by the same gunicorn
 settings, so the gap to the real app is what Flask costs per request. Not shipped: the
 image's build context holds only app/.
 """
