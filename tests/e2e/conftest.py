@@ -25,7 +25,7 @@ import pytest
 from harness.cluster.local import LocalCluster
 from harness.container.publish import publish
 from harness.core.proc import CommandError
-from harness.core.retry import wait_for
+from harness.core.retry import wait_for, wait_until_gone
 from harness.core.tools import SCRATCH_DIR
 from harness.ipool import emulator
 from harness.kube import identity
@@ -159,8 +159,12 @@ def namespaces(
             kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found")
         # The scheduler counts a terminating pod's CPU request until the pod is gone, so the
         # share covers the test's pods until then; the namespace itself may go later.
-        wait_for(
-            lambda: not any(kube.objects("pods", name) for name in created),
+        wait_until_gone(
+            lambda: [
+                f"{name}/{pod['metadata']['name']}"
+                for name in created
+                for pod in kube.objects("pods", name)
+            ],
             f"the pods of namespaces {', '.join(created)} to be gone",
             PODS_GONE_S,
         )
