@@ -87,6 +87,7 @@ def is_worker(config: pytest.Config) -> bool:
 TOGETHER = {
     "tests/e2e/test_ipool_emulator.py": "ipool-emulator",
     "tests/e2e/test_ipool_rollouts.py": "ipool-emulator",
+    "tests/e2e/test_two_nodes.py": "ipool-emulator",
 }
 # Files whose tests share nothing but session fixtures: each test is a unit of its own, so
 # that their long property runs spread over the processes.

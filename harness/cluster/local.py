@@ -1,6 +1,7 @@
 """A throwaway local Kubernetes cluster: the pinned control plane run by kwokctl, no containers.
 
     python -m harness.cluster up           # start it (or keep the healthy one running)
+    python -m harness.cluster up --nodes 2 # the same, with a second real node
     python -m harness.cluster down         # stop it; no process is left behind
     python -m harness.cluster status       # running or not, API server address and version
     python -m harness.cluster kubeconfig   # print the path of its kubeconfig
@@ -18,9 +19,9 @@ started by kwokctl run through `nsenter`; every component binds 127.0.0.1 in the
 only way in from the root namespace is the holder's forward of the API server's port on
 127.0.0.1, the same port as inside, so one kubeconfig serves both sides.
 
-Addresses come from 198.18.0.0/15, the range reserved for network benchmarks in labs
-(RFC 2544): never routed anywhere, so nothing of the cluster's could be mistaken for, or
-reach, a real host.
+More real nodes join on demand (`up --nodes N`, `add_node`): each in network and mount
+namespaces of its own, wired to the first node's (harness.cluster.netns.wire), with its own
+containerd, kubelet and kube-proxy. The address plan is harness.cluster.addresses.
 """
 
 from __future__ import annotations
@@ -36,9 +37,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cluster import registry
+from harness.cluster import groups, registry
+from harness.cluster.addresses import (
+    LOOPBACK,
+    MAX_NODES,
+    NODE_IP,
+    SERVICE_CIDR,
+    node_ip,
+    pod_cidr,
+)
 from harness.cluster.listeners import listeners
-from harness.cluster.netns import Forward, NamespaceError, Namespaces
+from harness.cluster.netns import Forward, NamespaceError, Namespaces, wire
 from harness.cluster.node import Node, NodeError
 from harness.core.objects import is_ready
 from harness.core.proc import CommandError, run
@@ -50,11 +59,8 @@ from harness.toolchain.gotools import GO_DIR
 
 SCRATCH_DIR = TOOLS_DIR / "scratch" / "cluster"
 CLUSTER_NAME = "dummy-flask-app"
-# kwok's fake nodes: none by default, every pod runs on the real node (see `nodes`).
-NODE_COUNT = 0
-LOOPBACK = "127.0.0.1"
-NODE_IP = "198.18.0.1"
-SERVICE_CIDR = "198.19.0.0/16"
+# kwok's fake nodes: none by default, every pod runs on a real node (see `fake_nodes`).
+FAKE_NODE_COUNT = 0
 
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 30.0
@@ -71,7 +77,7 @@ class LocalCluster:
 
     scratch: Path = SCRATCH_DIR
     name: str = CLUSTER_NAME
-    nodes: int = NODE_COUNT
+    fake_nodes: int = FAKE_NODE_COUNT
 
     @property
     def workdir(self) -> Path:
@@ -124,6 +130,13 @@ class LocalCluster:
                     "extraArgs": [
                         # The namespace has no default route to guess an address from.
                         {"key": "advertise-address", "value": NODE_IP},
+                        # Inside the namespace only: the other nodes' kubelets reach it on
+                        # the first node's address; the root namespace still sees loopback.
+                        {"key": "bind-address", "value": "0.0.0.0"},
+                        {
+                            "key": "enable-admission-plugins",
+                            "value": ",".join(groups.ADMISSION_PLUGINS),
+                        },
                         {"key": "service-cluster-ip-range", "value": SERVICE_CIDR},
                         # The node's name resolves nowhere; its address is all there is.
                         {"key": "kubelet-preferred-address-types", "value": "InternalIP"},
@@ -172,14 +185,101 @@ class LocalCluster:
         """The real node: a kubelet with containerd, running containers."""
         return Node(self.namespaces, self.kubeconfig, self.scratch / "node")
 
-    def allow_pulls(self, namespace: str) -> None:
+    def worker(self, index: int, group: str = "") -> Node:
+        """Real node `index` (2 and up), its state under nodes/<name>: its own namespaces,
+        wired to the first node's, and a kubeconfig that reaches the API server from there."""
+        if index < 2:
+            raise ValueError(
+                f"node 1 is the cluster's own (`node`); workers are 2 and up, not {index}"
+            )
+        root = self.scratch / "nodes" / f"dfa-node-{index}"
+        return Node(
+            Namespaces(root / "netns", node_ip(index), SERVICE_CIDR),
+            root / "kubeconfig",
+            root / "node",
+            name=f"dfa-node-{index}",
+            pod_cidr=pod_cidr(index),
+            serves_cluster=False,
+            group=group,
+        )
+
+    def worker_indexes(self) -> list[int]:
+        """The extra nodes whose state is on disk, running or not."""
+        folder = self.scratch / "nodes"
+        suffixes = [p.name.rpartition("-")[2] for p in folder.iterdir()] if folder.exists() else []
+        return sorted(int(suffix) for suffix in suffixes if suffix.isdigit())
+
+    def workers(self) -> list[Node]:
+        return [self.worker(index) for index in self.worker_indexes()]
+
+    def add_node(self, index: int, group: str = "", timeout: float = START_TIMEOUT_S) -> Node:
+        """Start real node `index` (2 and up) in the running cluster, in `group` if given
+        (harness.cluster.groups), and wait until it is Ready. A node that is up in that group
+        is kept; anything else an earlier run left (a half-started node, a killed one) is
+        removed first, so that a rerun always finishes."""
+        node = self.worker(index, group)
+        if self._is_running(node):
+            return node
+        self.remove_node(index)
+        node.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        # The same credentials, with the API server at the first node's address.
+        node.kubeconfig.write_text(
+            self.kubeconfig.read_text().replace(f"https://{LOOPBACK}:", f"https://{NODE_IP}:")
+        )
+        try:
+            node.namespaces.start([], timeout)
+            wire(self.namespaces, node.namespaces, node.pod_cidr)
+            node.start(self._kubectl_command(), timeout)
+        except (CommandError, NamespaceError, NodeError, WaitTimeout) as exc:
+            self.remove_node(index)
+            raise ClusterError(
+                f"{exc}\n\nnode {node.name} could not start (logs: {node.logs})"
+            ) from exc
+        return node
+
+    def scale(self, count: int) -> None:
+        """Real nodes 2 to `count` running, no others."""
+        for index in self.worker_indexes():
+            if index > count:
+                self.remove_node(index)
+        for index in range(2, count + 1):
+            print(f"cluster {self.name}: node {index} is {self.add_node(index).name}")
+
+    def _is_running(self, node: Node) -> bool:
+        if node.namespaces.holder() is None or not node.cgroup_processes():
+            return False
+        got = self.kubectl("get", "node", node.name, "--ignore-not-found", "-o", "json")
+        if not got.strip() or not is_ready(found := json.loads(got)):
+            return False
+        return found["metadata"].get("labels", {}).get(groups.GROUP_KEY, "") == node.group
+
+    def remove_node(self, index: int) -> None:
+        """Stop real node `index`, forget its Node object and remove its state."""
+        node = self.worker(index)
+        self._stop_worker(node)
+        if self.is_healthy():
+            self.kubectl("delete", "node", node.name, "--ignore-not-found", "--wait=false")
+
+    def _stop_worker(self, node: Node) -> None:
+        try:
+            node.stop()
+            node.namespaces.stop()
+        except (NodeError, NamespaceError) as exc:
+            raise ClusterError(str(exc)) from exc
+        # Only now: the node's container mounts lived in the namespaces just ended.
+        _remove(node.state.parent)
+
+    def allow_pulls(self, namespace: str, group: str = "") -> None:
         """Create `namespace` if needed, with the chart's pull secret `myregistrykey` for the
-        node's registry in it."""
+        node's registry in it; with `group`, its pods run on that group's nodes only."""
+        metadata: dict[str, object] = {"name": namespace}
+        if group:
+            metadata["annotations"] = groups.namespace_annotations(group)
         listed = {
             "apiVersion": "v1",
             "kind": "List",
             "items": [
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata},
                 self.node.registry.pull_secret(namespace),
             ],
         }
@@ -237,10 +337,12 @@ class LocalCluster:
         return sorted(found)
 
     def all_processes(self) -> list[int]:
-        """The components, the node's containers and the namespaces' holder."""
-        holder = self.namespaces.holder()
-        found = {*self.processes(), *self.node.cgroup_processes(), *([holder] if holder else [])}
-        return sorted(found)
+        """The components, every node's daemons and containers, and the namespaces' holders."""
+        found = set(self.processes())
+        for node in [self.node, *self.workers()]:
+            found.update(node.cgroup_processes())
+            found.add(node.namespaces.holder())
+        return sorted(found - {None})
 
     def up(self, timeout: float = START_TIMEOUT_S) -> None:
         """Start the cluster and wait until its nodes are Ready; keep a healthy one as it is."""
@@ -256,7 +358,7 @@ class LocalCluster:
         port, push = free_loopback_ports(2)
         (self.workdir / "kwok.yaml").write_text(json.dumps(self.config(port), indent=2) + "\n")
         self.push_port_file.write_text(f"{push}\n")
-        forwards = [Forward(port, (LOOPBACK, port)), Forward(push, (LOOPBACK, registry.PORT))]
+        forwards = [Forward(port, (LOOPBACK, port)), Forward(push, (NODE_IP, registry.PORT))]
         try:
             self.namespaces.start(forwards, timeout)
         except NamespaceError as exc:
@@ -274,7 +376,7 @@ class LocalCluster:
                 f"{timeout:g}s",
                 timeout=timeout + 30,
             )
-            self.kwokctl("scale", "node", "--replicas", str(self.nodes))
+            self.kwokctl("scale", "node", "--replicas", str(self.fake_nodes))
             self.node.start(self._kubectl_command(), timeout)
         except (CommandError, NodeError, WaitTimeout) as exc:
             logs = self.cluster_dir / "logs"
@@ -283,7 +385,7 @@ class LocalCluster:
                 f"{exc}\n\nthe cluster could not start (logs: {logs}, {self.node.logs})"
             ) from exc
         try:
-            wait_for(self._nodes_ready, f"{self.nodes + 1} Ready nodes", timeout)
+            wait_for(self._nodes_ready, f"{self.fake_nodes + 1} Ready nodes", timeout)
             wait_for(
                 lambda: self.kubectl("get", "serviceaccount", "default", "-o", "name"),
                 "the default ServiceAccount (the controller manager is working)",
@@ -295,10 +397,14 @@ class LocalCluster:
 
     def _nodes_ready(self) -> bool:
         nodes = json.loads(self.kubectl("get", "nodes", "-o", "json"))["items"]
-        return len([node for node in nodes if is_ready(node)]) >= self.nodes + 1  # + the real one
+        return (
+            len([node for node in nodes if is_ready(node)]) >= self.fake_nodes + 1
+        )  # + the real one
 
     def down(self) -> None:
         """Stop every component and remove the cluster's state; verify nothing is left."""
+        for worker in self.workers():
+            self._stop_worker(worker)
         try:
             self.node.stop()
         except NodeError as exc:
@@ -359,11 +465,20 @@ def _remove(path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.cluster", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "kubeconfig"])
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        choices=range(1, MAX_NODES + 1),
+        metavar="N",
+        help="with up: the real nodes the cluster has (default 1; extra ones are removed)",
+    )
     args = parser.parse_args(argv)
     cluster = LocalCluster()
     try:
         if args.command == "up":
             cluster.up()
+            cluster.scale(args.nodes)
         elif args.command == "down":
             cluster.down()
         elif args.command == "status":

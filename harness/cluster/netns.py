@@ -39,6 +39,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cluster.addresses import CLUSTER_CIDR
+from harness.core.proc import run
 from harness.core.retry import WaitTimeout, wait_for
 from harness.core.tools import ROOT
 
@@ -256,6 +258,55 @@ class Namespaces:
         else:
             raise NamespaceError(f"the namespace holder {pid} survived SIGKILL")
         self.ready_file.unlink(missing_ok=True)
+
+
+def wire(hub: Namespaces, spoke: Namespaces, spoke_pods: str) -> None:
+    """Join the spoke's network namespace to the hub's with a veth pair: the spoke reaches
+    the whole cluster network through the hub, and the hub reaches the spoke's node and
+    pods (`spoke_pods`) through the spoke. Forwarding is switched on in these two namespaces
+    only: the sysctl is one per network namespace, and the root one is never touched."""
+    hub_pid, spoke_pid = hub.holder(), spoke.holder()
+    if hub_pid is None or spoke_pid is None:
+        raise NamespaceError("both namespaces must be held before they are wired")
+
+    def inside(pid: int, *command: str) -> None:
+        run(["nsenter", f"--target={pid}", "--net", "--", *command], timeout=30)
+
+    device = f"dfa-node-{spoke.node_ip.rpartition('.')[2]}"  # the hub's end
+    inside(
+        spoke_pid,
+        "ip",
+        "link",
+        "add",
+        "eth0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        device,
+        "netns",
+        str(hub_pid),
+    )
+    for pid, link in ((spoke_pid, "eth0"), (hub_pid, device)):
+        inside(pid, "ip", "link", "set", link, "up")
+        inside(pid, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
+    # `onlink`: the next hop is the other end of the cable, though no subnet says so.
+    inside(
+        spoke_pid,
+        "ip",
+        "route",
+        "add",
+        CLUSTER_CIDR,
+        "via",
+        hub.node_ip,
+        "dev",
+        "eth0",
+        "onlink",
+        "src",
+        spoke.node_ip,
+    )
+    inside(hub_pid, "ip", "route", "add", f"{spoke.node_ip}/32", "dev", device, "src", hub.node_ip)
+    inside(hub_pid, "ip", "route", "add", spoke_pods, "via", spoke.node_ip, "dev", device, "onlink")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

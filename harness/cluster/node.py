@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.cluster import groups
+from harness.cluster.addresses import CLUSTER_CIDR, pod_cidr
 from harness.cluster.netns import Namespaces
 from harness.cluster.registry import DOCKER_REGISTRY, MIRRORED, Registry
 from harness.core.objects import is_ready
@@ -39,7 +41,6 @@ from harness.core.tools import BIN_DIR
 from harness.toolchain import node_parts as parts
 
 CGROUP_FS = Path("/sys/fs/cgroup")
-POD_CIDR = "198.18.1.0/24"
 DNS_SUFFIX = "cluster.local"
 RUN_DIR = Path("/run/dfa-node")  # inside the holder's private /run
 CONTAINERD_SOCKET = RUN_DIR / "containerd.sock"
@@ -63,12 +64,20 @@ def _hierarchies(*kinds: str) -> list[Path]:
 
 @dataclass(frozen=True)
 class Node:
-    """The node named `name` of the cluster whose namespaces and kubeconfig are given."""
+    """The node named `name` of the cluster whose namespaces and kubeconfig are given.
+
+    The first node also serves the cluster (`serves_cluster`): the image registry, CoreDNS
+    and the kube-dns Service run there, on its address, for every node."""
 
     namespaces: Namespaces
     kubeconfig: Path
     state: Path
     name: str = "dfa-node"
+    pod_cidr: str = pod_cidr(1)
+    serves_cluster: bool = True
+    # A group of nodes set apart: labelled and tainted with GROUP_KEY=<group>, so that only
+    # the pods of namespaces confined to the group run there (harness.cluster.groups).
+    group: str = ""
 
     @property
     def cgroup_root(self) -> str:
@@ -135,7 +144,7 @@ class Node:
                     "hairpinMode": True,
                     "ipam": {
                         "type": "host-local",
-                        "ranges": [[{"subnet": POD_CIDR}]],
+                        "ranges": [[{"subnet": self.pod_cidr}]],
                         "routes": [{"dst": "0.0.0.0/0"}],
                         "dataDir": str(self.state / "ipam"),
                     },
@@ -181,7 +190,8 @@ class Node:
             "kind": "KubeProxyConfiguration",
             "mode": "iptables",
             "hostnameOverride": self.name,
-            "clusterCIDR": POD_CIDR,
+            # Every node's pods and addresses: traffic from inside it is never masqueraded.
+            "clusterCIDR": CLUSTER_CIDR,
             "clientConnection": {"kubeconfig": str(self.kubeconfig)},
             "healthzBindAddress": "127.0.0.1:10256",
             "metricsBindAddress": "127.0.0.1:10249",
@@ -286,7 +296,7 @@ class Node:
         return path
 
     def start(self, kubectl: Sequence[str], timeout: float) -> None:
-        """Start the node and wait until it is Ready and its DNS is served."""
+        """Start the node and wait until it is Ready (and, on the first, its DNS is served)."""
         if not parts.PAUSE_ARCHIVE.exists():
             raise NodeError(f"{parts.PAUSE_ARCHIVE} is missing; run `make setup`")
         self.state.mkdir(parents=True, exist_ok=True)
@@ -296,8 +306,9 @@ class Node:
         mirror = self.state / "registries" / MIRRORED / "hosts.toml"
         mirror.parent.mkdir(parents=True, exist_ok=True)
         mirror.write_text(self.registry.hosts_toml())
-        registry = self._write("registry.yaml", self.registry.config())
-        self._spawn("registry", [DOCKER_REGISTRY, "serve", registry])
+        if self.serves_cluster:
+            registry = self._write("registry.yaml", self.registry.config())
+            self._spawn("registry", [DOCKER_REGISTRY, "serve", registry])
         containerd = self._write("containerd.toml", self.containerd_config())
         self._spawn("containerd", [BIN_DIR / "containerd", "--config", containerd])
         ctr = [BIN_DIR / "ctr", "--address", CONTAINERD_SOCKET, "--namespace", "k8s.io"]
@@ -313,13 +324,15 @@ class Node:
                 f"--hostname-override={self.name}",
                 f"--node-ip={self.namespaces.node_ip}",
                 f"--root-dir={self.state / 'kubelet'}",
+                *(groups.kubelet_flags(self.group) if self.group else []),
             ],
         )
         proxy = self._write("kube-proxy.yaml", json.dumps(self.kube_proxy_config()))
         self._spawn("kube-proxy", [BIN_DIR / "kube-proxy", f"--config={proxy}"])
-        corefile = self._write("Corefile", self.corefile())
-        self._spawn("coredns", [BIN_DIR / "coredns", "-conf", corefile])
-        run([*kubectl, "apply", "-f", "-"], input=json.dumps(self.dns_service()))
+        if self.serves_cluster:
+            corefile = self._write("Corefile", self.corefile())
+            self._spawn("coredns", [BIN_DIR / "coredns", "-conf", corefile])
+            run([*kubectl, "apply", "-f", "-"], input=json.dumps(self.dns_service()))
         what = f"node {self.name} to be Ready"
         wait_for(lambda: self.is_ready(kubectl), what, timeout)
 
@@ -356,6 +369,33 @@ class Node:
                 },
             ],
         }
+
+    def power_off(self) -> None:
+        """As a power loss would: the node's network falls silent (every packet that reaches
+        it is dropped, none answered) and all its processes are killed at once, with no
+        chance to shut down. The namespaces stay, as a dead machine's cable does; `stop`
+        clears the rest."""
+        holder = self.namespaces.holder()
+        if holder is None:
+            raise NodeError(f"node {self.name} is not running")
+        for chain in ("INPUT", "FORWARD"):
+            run(
+                [
+                    "nsenter",
+                    f"--target={holder}",
+                    "--net",
+                    "--",
+                    "iptables",
+                    "-I",
+                    chain,
+                    "-j",
+                    "DROP",
+                ]
+            )
+        if left := terminate(
+            self.cgroup_processes, "the node's processes", STOP_TIMEOUT_S, graceful=False
+        ):
+            raise NodeError(f"processes of node {self.name} survived SIGKILL: {left}")
 
     def stop(self) -> None:
         """Kill everything in the node's cgroup subtree, then remove the subtree."""

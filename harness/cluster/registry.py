@@ -1,5 +1,5 @@
-"""The local node's image registry: Debian's docker-registry with htpasswd auth, inside the
-cluster's namespaces on 127.0.0.1:5000.
+"""The local cluster's image registry: Debian's docker-registry with htpasswd auth, inside the
+cluster's namespaces on the first node's address, port 5000, where every node reaches it.
 
 The node pulls the chart's image under its own name: containerd's registry host
 configuration sends `registry-qcc.quantil.com` to this registry, so the chart's defaults
@@ -17,9 +17,11 @@ from pathlib import Path
 
 import bcrypt
 
+from harness.cluster.addresses import NODE_IP
+
 DOCKER_REGISTRY = Path("/usr/bin/docker-registry")
 PORT = 5000
-ADDRESS = f"127.0.0.1:{PORT}"
+ADDRESS = f"{NODE_IP}:{PORT}"
 # The registry the chart's image names; the node finds it here.
 MIRRORED = "registry-qcc.quantil.com"
 USERNAME = "dummy-flask-app"

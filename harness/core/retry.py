@@ -74,10 +74,13 @@ def wait_until_gone(
         raise WaitTimeout(f"{exc}; still there: {sorted(map(str, left[0]))}") from None
 
 
-def terminate(find: Callable[[], Collection[int]], what: str, timeout: float) -> list[int]:
+def terminate(
+    find: Callable[[], Collection[int]], what: str, timeout: float, *, graceful: bool = True
+) -> list[int]:
     """SIGTERM whatever `find()` lists, wait up to `timeout`, then SIGKILL what is left and
-    wait again; return the pids that survived even that (empty when all went)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    wait again; return the pids that survived even that (empty when all went). Not
+    `graceful`: SIGKILL at once, as a power loss would."""
+    for sig in (signal.SIGTERM, signal.SIGKILL) if graceful else (signal.SIGKILL,):
         pids = find()
         if not pids:
             return []

@@ -248,6 +248,10 @@ class Rehearsal:
             with contextlib.suppress(ApiError):
                 self.api.request("DELETE", f"{emulator.POOLS_PATH}/{name}")
 
+    def deploy(self, target: DeployRequest) -> None:
+        """scripts/deploy's commands for `target`, run as the rehearsal's operator."""
+        execute(commands(target, tool_path("helm"), tool_path("kubectl")), self.env())
+
     def env(self) -> dict[str, str]:
         """The operator's environment: their kubeconfig, with rights in the rehearsal
         namespaces only."""
@@ -330,12 +334,8 @@ def _install(
             **(values or {}),
         },
     )
-    _deploy(r, target)
+    r.deploy(target)
     return target
-
-
-def _deploy(r: Rehearsal, target: DeployRequest) -> None:
-    execute(commands(target, tool_path("helm"), tool_path("kubectl")), r.env())
 
 
 def _upgraded(target: DeployRequest, **values: str) -> DeployRequest:
@@ -421,7 +421,7 @@ def chart_rollout(
     """2-4. The chart, upgraded 1.0.0 -> 1.5.0 with `values`, against a pool of `pool_size`."""
     with r.namespace(key) as ns, r.pool(ns, pool_size):
         upgrade = _upgraded(_install(r, ns, values))
-        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: _deploy(r, upgrade)))
+        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: r.deploy(upgrade)))
     return Outcome(key, title, measured, plan=_planned(upgrade))
 
 
@@ -495,7 +495,7 @@ def plain_kind_switch(r: Rehearsal) -> Outcome:
         switched = _upgraded(
             _install(r, ns), **{"workload.kind": "StatefulSet", "workload.switchKind": "true"}
         )
-        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: _deploy(r, switched)))
+        measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: r.deploy(switched)))
     return Outcome(
         "switch-helm",
         "Deployment to StatefulSet, plain helm upgrade",
@@ -544,7 +544,7 @@ def adopted_writeup(r: Rehearsal, manifest: Path, key: str, title: str) -> Outco
             timeout=ROLLOUT_TIMEOUT,
             set={"ipool.enabled": "true", "workload.kind": "StatefulSet", "image.tag": NEW_TAG},
         )
-        upgraded = _succeeds(lambda: _deploy(r, upgrade))
+        upgraded = _succeeds(lambda: r.deploy(upgrade))
     said = done[0].splitlines()
     removed = next((line for line in said if line.startswith("removed:")), "")
     told = any(line.startswith("left: service/") for line in said)
@@ -567,7 +567,7 @@ def emulator_restart_mid_rollout(r: Rehearsal) -> Outcome:
 
         def roll_out() -> bool:
             worker = threading.Thread(
-                target=lambda: result.append(_succeeds(lambda: _deploy(r, upgrade)))
+                target=lambda: result.append(_succeeds(lambda: r.deploy(upgrade)))
             )
             worker.start()
             wait_for(

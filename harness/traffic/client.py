@@ -35,14 +35,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
-from harness.cluster.local import NODE_IP, SERVICE_CIDR
-from harness.cluster.node import POD_CIDR
+from harness.cluster.addresses import CLUSTER_CIDR, NODE_IP, SERVICE_CIDR
 from harness.container.load import get_once
 
 MAX_RATE = 200.0
 MAX_SECONDS = 600.0
 REQUEST_TIMEOUT_S = 5.0
-CLUSTER_NETWORKS = [ipaddress.ip_network(POD_CIDR), ipaddress.ip_network(SERVICE_CIDR)]
+CLUSTER_NETWORKS = [ipaddress.ip_network(CLUSTER_CIDR), ipaddress.ip_network(SERVICE_CIDR)]
 
 
 class TrafficError(Exception):
@@ -62,7 +61,7 @@ def check_target(url: str) -> None:
     if not any(address in network for network in CLUSTER_NETWORKS):
         raise TrafficError(
             f"load goes only to loopback or to the local cluster's pods and Services "
-            f"({POD_CIDR}, {SERVICE_CIDR}), not to {address}"
+            f"({CLUSTER_CIDR}, {SERVICE_CIDR}), not to {address}"
         )
     if not _in_cluster_namespace():
         raise TrafficError(

@@ -36,6 +36,10 @@ from tests.e2e.target import E2E_KUBECONFIG, existing_cluster
 from tests.support import end_of_run, shared
 from tests.support.node_shares import NodeShares, shares_of
 
+# Two real nodes set apart (harness.cluster.groups) for the tests that drain or kill them,
+# and for the ipool rehearsals, which then need no share of the first node.
+PAIR = "pair"
+PAIR_NODES = (2, 3)
 NAMESPACE_READY_S = 60.0
 # Longer than any pod's grace period (the chart's default is 30 s).
 PODS_GONE_S = 120.0
@@ -116,6 +120,20 @@ def node_shares(kube: Kube) -> NodeShares:
     return NodeShares(shared.once("node-shares", lambda: shares_of(kube)))
 
 
+@pytest.fixture(scope="session")
+def node_pair(local_cluster: LocalCluster | None) -> Iterator[list[str]]:
+    """The names of the PAIR group's two nodes, started in this test process and removed when
+    it ends. Only the files of one unit of work (TOGETHER, tests/conftest.py) may ask for it:
+    a drain evicts every pod of its node, a test's or not."""
+    if local_cluster is None:
+        pytest.skip(f"groups of nodes are made on the local cluster, not on {E2E_KUBECONFIG}'s")
+    try:
+        yield [local_cluster.add_node(index, PAIR).name for index in PAIR_NODES]
+    finally:
+        for index in PAIR_NODES:
+            local_cluster.remove_node(index)
+
+
 NamespaceFactory = Callable[..., str]
 
 
@@ -127,14 +145,15 @@ def namespaces(
     request: pytest.FixtureRequest,
 ) -> Iterator[NamespaceFactory]:
     """Creates namespaces named after the test (with `labels` and, on the local cluster, the
-    chart's pull secret), deleted after the test. The test holds a share of the node
-    (`node_shares`; more with `@pytest.mark.node_shares(N)`) from its first namespace on."""
+    chart's pull secret; with `group`, confined to that group's nodes), deleted after the
+    test. The test holds a share of the node (`node_shares`; more, or none, with
+    `@pytest.mark.node_shares(N)`) from its first namespace on."""
     created: list[str] = []
     stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_"))
     marked = request.node.get_closest_marker("node_shares")
     held = contextlib.ExitStack()
 
-    def create(labels: dict[str, str] | None = None) -> str:
+    def create(labels: dict[str, str] | None = None, group: str = "") -> str:
         if not created:
             held.enter_context(node_shares.held(marked.args[0] if marked else 1))
         name = f"e2e-{stem[:40].strip('-')}-{secrets.token_hex(3)}"
@@ -144,7 +163,7 @@ def namespaces(
             pairs = [f"{key}={value}" for key, value in labels.items()]
             kube.kubectl("label", "namespace", name, *pairs)
         if local_cluster is not None:
-            local_cluster.allow_pulls(name)
+            local_cluster.allow_pulls(name, group)
         # Pods are refused until the controller manager has made the default ServiceAccount.
         wait_for(
             lambda: kube.get("serviceaccount", "default", name),

@@ -19,23 +19,30 @@ from harness.core.tools import ROOT
 from harness.ipool import emulator, scenarios
 from harness.kube.client import Kube
 from harness.ops import cli
+from tests.e2e.conftest import PAIR
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def rehearsal(kube: Kube, local_cluster, node_shares) -> Iterator[scenarios.Rehearsal]:
+def rehearsal(
+    kube: Kube, local_cluster, node_shares, request: pytest.FixtureRequest
+) -> Iterator[scenarios.Rehearsal]:
     """The emulator, running for this module; leaving the block uninstalls it, also after a
-    failed test (tests/e2e/test_ipool_emulator.py checks that). Each rehearsal namespace
-    holds a share of the node while it exists."""
-    prepare = local_cluster.allow_pulls if local_cluster else None
-    with scenarios.Rehearsal(
-        kube, prepare_namespace=prepare, holding=node_shares.held
-    ) as rehearsal:
+    failed test (tests/e2e/test_ipool_emulator.py checks that). On the local cluster the
+    rehearsals run on the pair of nodes set apart (conftest.PAIR), which leaves the first
+    node to the other test processes; elsewhere each rehearsal namespace holds a share of
+    the node while it exists."""
+    if local_cluster is None:
+        setup = {"holding": node_shares.held}
+    else:
+        request.getfixturevalue("node_pair")
+        setup = {"prepare_namespace": lambda ns: local_cluster.allow_pulls(ns, PAIR)}
+    with scenarios.Rehearsal(kube, **setup) as rehearsal:
         yield rehearsal
 
 
-# Rehearsed side by side: how many at a time (each holds a share of the node while it runs).
+# Rehearsed side by side: how many at a time (elsewhere than on the pair, each holds a share).
 AT_ONCE = int(os.environ.get("DFA_REHEARSALS_AT_ONCE", "4"))
 WAYS: dict[str, scenarios.Way] = {
     **scenarios.SCENARIOS,

@@ -1,5 +1,6 @@
-"""The project's local cluster: pinned version, in namespaces of its own reached over loopback
-only, crash-safe, leaves nothing behind and no host-wide setting changed.
+"""The project's local cluster, with a second real node: pinned version, in namespaces of its
+own reached over loopback only, crash-safe, leaves nothing behind and no host-wide setting
+changed.
 
 These tests start a second local cluster of their own (in another scratch folder), so they
 can crash and stop it without disturbing the cluster the other e2e tests use.
@@ -51,9 +52,10 @@ def sysctls_before() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def cluster(sysctls_before: dict[str, str]) -> Iterator[LocalCluster]:
     scratch = TOOLS_DIR / "scratch" / "cluster-lifecycle"
-    cluster = LocalCluster(scratch=scratch, name="lifecycle", nodes=1)
+    cluster = LocalCluster(scratch=scratch, name="lifecycle", fake_nodes=1)
     cluster.up()
     try:
+        cluster.add_node(2)
         yield cluster
     finally:
         cluster.down()
@@ -61,6 +63,16 @@ def cluster(sysctls_before: dict[str, str]) -> Iterator[LocalCluster]:
 
 def test_the_api_server_reports_the_pinned_kubernetes_version(cluster: LocalCluster):
     assert Kube(cluster.kubeconfig).server_version() == controlplane.KUBE_VERSION
+
+
+def test_each_node_runs_in_namespaces_of_its_own(cluster: LocalCluster):
+    [worker] = cluster.workers()
+    first, second = cluster.node.namespaces.holder(), worker.namespaces.holder()
+
+    assert len({network_namespace(pid) for pid in (first, second, "self")}) == 3
+    assert len({_mount_namespace(pid) for pid in (first, second, "self")}) == 3
+    assert set(worker.cgroup_processes()).isdisjoint(cluster.node.cgroup_processes())
+    assert worker.cgroup_root != cluster.node.cgroup_root
 
 
 def test_the_components_listen_inside_the_clusters_own_namespace(cluster: LocalCluster):
@@ -100,24 +112,30 @@ def test_a_second_start_after_a_crash_works(cluster: LocalCluster):
     assert not cluster.is_healthy()
 
     cluster.up()
+    cluster.add_node(2)
 
     assert cluster.is_healthy()
     nodes = json.loads(cluster.kubectl("get", "nodes", "--output", "json"))["items"]
-    assert sorted(n["metadata"]["name"] for n in nodes) == [cluster.node.name, "node-000000"]
+    names = sorted(n["metadata"]["name"] for n in nodes)
+    assert names == [cluster.node.name, cluster.worker(2).name, "node-000000"]
 
 
 def test_stopping_leaves_no_process_and_no_state(cluster: LocalCluster):
     assert cluster.processes()
-    holder = cluster.namespaces.holder()
-    namespace = network_namespace(holder)
+    nodes = [cluster.node, *cluster.workers()]
+    assert len(nodes) == 2
+    spaces = [network_namespace(node.namespaces.holder()) for node in nodes]
 
     cluster.down()
 
     assert cluster.all_processes() == []
     assert not cluster.cluster_dir.exists()
     assert not cluster.kubeconfig.exists()
-    assert not [p for p in os.listdir("/proc") if p.isdigit() and _in(p, namespace)]
-    assert [str(d) for d in cluster.node.cgroup_dirs() if d.exists()] == []
+    assert cluster.workers() == []
+    for namespace in spaces:
+        assert not [p for p in os.listdir("/proc") if p.isdigit() and _in(p, namespace)]
+    for node in nodes:
+        assert [str(d) for d in node.cgroup_dirs() if d.exists()] == []
     assert str(cluster.scratch) not in Path("/proc/mounts").read_text()
 
 
@@ -130,3 +148,7 @@ def _in(pid: str, namespace: str) -> bool:
         return network_namespace(pid) == namespace
     except OSError:
         return False
+
+
+def _mount_namespace(pid: int | str | None) -> str:
+    return os.readlink(f"/proc/{pid}/ns/mnt")

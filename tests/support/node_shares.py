@@ -44,8 +44,10 @@ def millicpu(quantity: str) -> int:
 
 
 def shares_of(kube: Kube) -> int:
-    """How many shares the cluster's nodes hold beside its system pods' requests."""
-    nodes = json.loads(kube.kubectl("get", "nodes", "--output", "json"))["items"]
+    """How many shares the cluster's untainted nodes hold beside its system pods' requests
+    (a tainted node, such as one of a group set apart, takes no test's pods unasked)."""
+    listed = json.loads(kube.kubectl("get", "nodes", "--output", "json"))["items"]
+    nodes = [node for node in listed if not node["spec"].get("taints")]
     allocatable = sum(millicpu(node["status"]["allocatable"]["cpu"]) for node in nodes)
     system = sum(
         millicpu(container.get("resources", {}).get("requests", {}).get("cpu", "0"))

@@ -1,0 +1,1 @@
+"""Nodes going away under the app: drained for maintenance, or dead (harness.disruption.drain)."""
