@@ -71,3 +71,11 @@ def test_the_api_server_admits_pods_through_the_plugins_that_read_those_annotati
     args = {arg["key"]: arg["value"] for arg in apiserver["extraArgs"]}
 
     assert set(args["enable-admission-plugins"].split(",")) == set(groups.ADMISSION_PLUGINS)
+
+
+def test_the_controller_manager_notices_a_dead_node_as_kubernetes_does_by_default():
+    patches = LocalCluster().config(6443)["componentsPatches"]
+    [manager] = [p for p in patches if p["name"] == "kube-controller-manager"]
+    args = {arg["key"]: arg["value"] for arg in manager["extraArgs"]}
+
+    assert (args["node-monitor-period"], args["node-monitor-grace-period"]) == ("5s", "50s")

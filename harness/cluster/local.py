@@ -150,6 +150,10 @@ class LocalCluster:
                     "extraArgs": [
                         {"key": "cluster-signing-cert-file", "value": str(self.pki / "ca.crt")},
                         {"key": "cluster-signing-key-file", "value": str(self.pki / "ca.key")},
+                        # Kubernetes' own defaults: kwokctl stretches them (25 s and 3m20s)
+                        # for its fake nodes, which would slow every real node's death.
+                        {"key": "node-monitor-period", "value": "5s"},
+                        {"key": "node-monitor-grace-period", "value": "50s"},
                     ],
                 },
                 {

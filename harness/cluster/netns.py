@@ -269,10 +269,14 @@ def wire(hub: Namespaces, spoke: Namespaces, spoke_pods: str) -> None:
     if hub_pid is None or spoke_pid is None:
         raise NamespaceError("both namespaces must be held before they are wired")
 
-    def inside(pid: int, *command: str) -> None:
-        run(["nsenter", f"--target={pid}", "--net", "--", *command], timeout=30)
+    def inside(pid: int, *command: str, check: bool = True) -> None:
+        run(["nsenter", f"--target={pid}", "--net", "--", *command], timeout=30, check=check)
 
     device = f"dfa-node-{spoke.node_ip.rpartition('.')[2]}"  # the hub's end
+    # The kernel ends a namespace, and with it a veth, a moment after its last process: a
+    # cable of an earlier node of this address may still be there. Deleting one end of a
+    # veth deletes both.
+    inside(hub_pid, "ip", "link", "delete", device, check=False)
     inside(
         spoke_pid,
         "ip",
