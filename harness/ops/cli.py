@@ -124,7 +124,7 @@ def duration_seconds(text: str) -> float:
     return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
-def _duration(text: str) -> str:
+def duration_argument(text: str) -> str:
     """argparse type: a duration, kept as the text helm and kubectl take."""
     try:
         duration_seconds(text)
@@ -242,7 +242,7 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, deletes: str = "")
     parser.add_argument(
         "--timeout",
         default=DEFAULT_TIMEOUT,
-        type=_duration,
+        type=duration_argument,
         help=f"how long the whole run may take, waiting for the lock included (default"
         f" {DEFAULT_TIMEOUT}); helm and kubectl get what is left of it",
     )
@@ -257,7 +257,7 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, deletes: str = "")
     parser.add_argument(
         "--stall-timeout",
         default=DEFAULT_STALL,
-        type=_duration,
+        type=duration_argument,
         help=f"stop when the rollout has not moved for this long and a pod is held by something"
         f" that will not pass by itself (default {DEFAULT_STALL}; 0s waits out --timeout)",
     )
@@ -272,7 +272,7 @@ def add_rollout_arguments(parser: argparse.ArgumentParser, *, deletes: str = "")
     parser.add_argument(
         "--wait-for-lock",
         default="0s",
-        type=_duration,
+        type=duration_argument,
         help="how long to wait while another run of these scripts holds the release"
         " (default 0s: stop at once, naming it)",
     )
