@@ -13,7 +13,7 @@ REQS     := requirements/scripts.txt requirements/dev.txt app/requirements.txt
 PIP      := $(PYTHON) -m pip install --disable-pip-version-check -q --require-hashes
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-scripts demo test test-times lint docs clean bench ipool-docs rollout-docs bench-harness
+.PHONY: help setup setup-scripts demo test test-times lint docs clean bench ipool-docs rollout-docs disruption-docs bench-harness
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ ipool-docs: setup ## rehearse every ipool rollout on the local cluster; writes d
 
 rollout-docs: setup ## count failed requests through the Service during upgrades; writes docs/rollout-under-load.md
 	$(PYTHON) -m harness.traffic.under_load
+
+disruption-docs: setup ## drain a node and kill one on two real nodes, under load; writes docs/node-disruptions.md
+	$(PYTHON) -m harness.disruption
 
 bench: setup ## measure the image inside the chart's limits; writes docs/benchmark.md
 	$(PYTHON) -m harness.bench.image

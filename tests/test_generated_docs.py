@@ -23,6 +23,7 @@ from harness.container.app_container import MemorySample, PodSettings
 from harness.core import records
 from harness.core.proc import run
 from harness.core.tools import ROOT
+from harness.disruption import report as disruptions
 from harness.ipool import scenarios
 from harness.ipool.recorder import Measurement
 from harness.traffic import under_load
@@ -51,6 +52,15 @@ def test_docs_benchmark_md_is_what_docs_benchmark_json_renders():
         "docs/benchmark.md is not what docs/benchmark.json renders: after a measurement, run "
         "`make bench`; after a change to the report's text in harness/bench/image.py only, "
         "run `python -m harness.bench.image --render docs/benchmark.json`; never edit by hand"
+    )
+
+
+def test_docs_node_disruptions_md_is_what_its_json_renders():
+    record = disruptions.record_from_json((DOCS / "node-disruptions.json").read_text())
+    assert disruptions.render_doc(record) == (DOCS / "node-disruptions.md").read_text(), (
+        "docs/node-disruptions.md is not what docs/node-disruptions.json renders: after a "
+        "measurement, run `make disruption-docs`; after a change to its template only, run "
+        "`python -m harness.disruption --render docs/node-disruptions.json`; never edit by hand"
     )
 
 

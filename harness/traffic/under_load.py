@@ -67,6 +67,9 @@ class ServiceTraffic:
         )
         self._process: subprocess.Popen[str] | None = None
         self.report: TrafficReport | None = None
+        # When the client said it was sending (time.monotonic): the report's failures are
+        # timed from about then, at most the first answers' time earlier.
+        self.started = 0.0
 
     def __enter__(self) -> ServiceTraffic:
         self._process = subprocess.Popen(
@@ -82,6 +85,7 @@ class ServiceTraffic:
         if self._process.stdout.readline().strip() != "sending":
             out, err = self._process.communicate(timeout=STOP_TIMEOUT_S)
             raise TrafficError(f"the load never got going: {err.strip()}\n{out.strip()}")
+        self.started = time.monotonic()
         return self
 
     def __exit__(self, *exc_info: object) -> None:

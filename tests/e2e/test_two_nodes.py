@@ -1,9 +1,10 @@
-"""The chart on two real nodes: how its pods spread, and a node drained under load.
+"""The chart on two real nodes: how its pods spread, a node drained under load, a node dead
+and brought back with scripts/recover-node.
 
 The nodes are the pair set apart for this unit of work (conftest.PAIR); the namespaces here
-are confined to them, so the chart sees a cluster of two nodes and nothing else is evicted
-by a drain. Each drain runs with a pool of exactly as many IPs as pods
-(harness.disruption.drain).
+are confined to them, so the chart sees a cluster of two nodes and nothing else is evicted.
+Each scenario runs one release of each kind at once, each with a pool of exactly as many IPs
+as pods (harness.disruption).
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ import pytest
 
 from harness.chart.render import WORKLOAD_KINDS
 from harness.core.objects import is_ready
+from harness.core.proc import run
 from harness.core.retry import wait_for
-from harness.disruption.drain import REPLICAS, DrainOutcome, drain_under_load, pods_per_node
+from harness.disruption.dead_node import RECOVER_NODE, DeadNode, dead_node_under_load
+from harness.disruption.drain import Drain, drain_command, drain_under_load
+from harness.disruption.releases import REPLICAS, Watched, pods_per_node
 from harness.ipool import scenarios
+from harness.kube import identity
 from harness.kube.client import Kube
+from harness.ops.cli import Exit
+from harness.ops.recover_node import OUT_OF_SERVICE
 from tests.e2e.conftest import PAIR, NamespaceFactory
 from tests.e2e.release import ReleaseUnderTest
 
@@ -34,48 +41,120 @@ def rehearsal(kube: Kube, local_cluster, node_pair: list[str]) -> Iterator[scena
 
 
 @pytest.fixture(scope="module")
-def drains(local_cluster, rehearsal: scenarios.Rehearsal) -> dict[str, DrainOutcome]:
-    """Both kinds drained, one after the other (a drain cordons a node of the pair)."""
-    outcomes = {}
-    for kind in WORKLOAD_KINDS:
-        outcomes[kind] = drained = drain_under_load(local_cluster, rehearsal, kind)
+def drain(local_cluster, rehearsal: scenarios.Rehearsal) -> Drain:
+    drained = drain_under_load(local_cluster, rehearsal, WORKLOAD_KINDS)
+    for watched in drained.releases:
+        print(f"\ndrain of {drained.node} in {drained.drain_seconds} s: {_summary(watched)}")
+    return drained
+
+
+@pytest.fixture(scope="module")
+def dead_node(local_cluster, rehearsal: scenarios.Rehearsal, drain: Drain) -> DeadNode:
+    """After the drain: both kill or cordon a node of the pair."""
+    dead = dead_node_under_load(local_cluster, rehearsal, WORKLOAD_KINDS, PAIR)
+    for watched in dead.releases:
         print(
-            f"\ndrain of {drained.node}, {kind}: {drained.traffic.failed} of "
-            f"{drained.traffic.sent} requests failed, min Ready {drained.measurement.min_ready}, "
-            f"peak IPs {drained.measurement.peak_ips} of {drained.pool_size}, drained in "
-            f"{drained.drain_seconds} s, full strength after {drained.full_strength_seconds} s"
+            f"\n{dead.node} dead, NotReady after {dead.not_ready_seconds} s, endpoints gone after"
+            f" {dead.served_dead_seconds[watched.kind]} s, kube-proxy's rules after"
+            f" {dead.routed_dead_seconds[watched.kind]} s: {_summary(watched)}; failed later:"
+            f" {dead.failed_after_endpoints_gone[watched.kind]}"
         )
-    return outcomes
+    return dead
+
+
+def _summary(watched: Watched) -> str:
+    assert watched.traffic is not None
+    measured = watched.measurement
+    return (
+        f"{watched.kind}: {watched.traffic.failed} of {watched.traffic.sent} requests failed,"
+        f" min Ready {measured.min_ready}, peak IPs {measured.peak_ips} of {watched.pool_size},"
+        f" whole after {watched.full_strength_seconds} s"
+    )
+
+
+def _released(releases: list[Watched], kind: str) -> Watched:
+    [watched] = [w for w in releases if w.kind == kind]
+    return watched
 
 
 @pytest.mark.parametrize("kind", WORKLOAD_KINDS)
 def test_with_the_chart_defaults_three_pods_land_on_both_nodes(
-    drains: dict[str, DrainOutcome], node_pair: list[str], kind: str
+    drain: Drain, node_pair: list[str], kind: str
 ):
-    before = drains[kind].pods_per_node_before
+    before = _released(drain.releases, kind).pods_per_node_before
     assert sorted(before) == sorted(node_pair)
     assert sum(before.values()) == REPLICAS
 
 
 @pytest.mark.parametrize("kind", WORKLOAD_KINDS)
-def test_a_drain_under_load_fails_no_request(drains: dict[str, DrainOutcome], kind: str):
-    traffic = drains[kind].traffic
-    assert traffic.sent > 0
+def test_a_drain_under_load_fails_no_request(drain: Drain, kind: str):
+    traffic = _released(drain.releases, kind).traffic
+    assert traffic is not None and traffic.sent > 0
     assert traffic.failed == 0, [*traffic.new_connections.failures, *traffic.keep_alive.failures]
 
 
 @pytest.mark.parametrize("kind", WORKLOAD_KINDS)
 def test_a_drain_keeps_all_but_one_pod_ready_within_a_pool_of_as_many_ips_as_pods(
-    drains: dict[str, DrainOutcome], kind: str
+    drain: Drain, kind: str
 ):
-    drained = drains[kind]
-    measured = drained.measurement
-    assert measured.min_ready is not None and measured.min_ready >= drained.replicas - 1
-    assert measured.peak_ips <= drained.pool_size
+    watched = _released(drain.releases, kind)
+    measured = watched.measurement
+    assert measured.min_ready is not None and measured.min_ready >= watched.replicas - 1
+    assert measured.peak_ips <= watched.pool_size
     assert measured.duplicate_ips == []
-    assert drained.pods_per_node_after == {
-        next(n for n in drained.pods_per_node_before if n != drained.node): drained.replicas
-    }
+    assert drain.node not in watched.pods_per_node_after
+    assert sum(watched.pods_per_node_after.values()) == watched.replicas
+
+
+# How soon the control plane notices a dead node: the controller manager's
+# node-monitor-grace-period (50 s), plus its 5 s period, plus kube-proxy's sync.
+NOTICED_WITHIN_S = 70.0
+
+
+@pytest.mark.parametrize("kind", WORKLOAD_KINDS)
+def test_the_service_stops_sending_to_a_dead_nodes_pods_once_the_node_is_not_ready(
+    dead_node: DeadNode, kind: str
+):
+    assert dead_node.pods_lost[kind] >= 1, "the dead node ran some of the release's pods"
+    assert dead_node.not_ready_seconds <= NOTICED_WITHIN_S
+    assert dead_node.served_dead_seconds[kind] <= NOTICED_WITHIN_S
+    assert dead_node.routed_dead_seconds[kind] <= NOTICED_WITHIN_S
+
+
+@pytest.mark.parametrize("kind", WORKLOAD_KINDS)
+def test_recover_node_brings_the_release_back_whole_within_its_pool(dead_node: DeadNode, kind: str):
+    watched = _released(dead_node.releases, kind)
+    measured = watched.measurement
+    assert sum(watched.pods_per_node_after.values()) == watched.replicas
+    assert dead_node.node not in watched.pods_per_node_after
+    assert measured.peak_ips <= watched.pool_size
+    assert measured.duplicate_ips == []
+    assert any("back at full strength" in line for line in dead_node.recover_output)
+
+
+def test_recover_node_refuses_a_node_that_still_heartbeats(kube: Kube, node_pair: list[str]):
+    done = kube.run([RECOVER_NODE, node_pair[0], "--yes"], check=False)
+
+    assert done.returncode == Exit.REFUSED, done.stderr
+    [line] = done.stderr.strip().splitlines()[1:]  # after the "using kubectl …" line
+    assert f"node {node_pair[0]} still heartbeats" in line
+    node = kube.get("node", node_pair[0], "")
+    assert node is not None
+    assert OUT_OF_SERVICE not in [taint["key"] for taint in node["spec"].get("taints", [])]
+
+
+def test_recover_node_tells_a_namespace_operator_in_one_line_that_it_needs_cluster_rights(
+    kube: Kube, operator: identity.Operator, operator_namespace: str, node_pair: list[str]
+):
+    done = run(
+        [RECOVER_NODE, node_pair[0], "--namespace", operator_namespace, "--yes"],
+        env=operator.env(kube),
+        check=False,
+    )
+
+    assert done.returncode == Exit.FORBIDDEN, done.stderr
+    [line] = done.stderr.strip().splitlines()[1:]
+    assert "needs cluster rights this identity lacks (get nodes, patch nodes, get leases" in line
 
 
 def test_required_anti_affinity_leaves_the_third_pod_pending_on_two_nodes(
@@ -113,3 +192,29 @@ def test_required_anti_affinity_leaves_the_third_pod_pending_on_two_nodes(
     events = kube.objects("events", release.namespace)
     said = [e["message"] for e in events if e.get("reason") == "FailedScheduling"]
     assert any("anti-affinity" in message for message in said), said
+
+
+def test_a_drain_the_budget_blocks_says_so_and_names_the_pod(
+    kube: Kube, namespaces: NamespaceFactory, node_pair: list[str]
+):
+    release = ReleaseUnderTest(kube, namespaces(group=PAIR))
+    release.deploy({"replicaCount": REPLICAS})
+    placed = pods_per_node(kube.objects("pods", release.namespace, release.selector))
+    drained = max(placed, key=lambda name: (placed[name], name))
+    [other] = [name for name in node_pair if name != drained]
+    # With the other node cordoned, an evicted pod's replacement has nowhere to go, so the
+    # budget (one pod of the release down at a time) holds the next eviction back.
+    kube.kubectl("cordon", other)
+    try:
+        done = kube.run(drain_command(drained, timeout_s=20), check=False)
+    finally:
+        kube.kubectl("uncordon", drained, other)
+
+    said = (done.stdout + done.stderr).splitlines()
+    budget = "Cannot evict pod as it would violate the pod's disruption budget"
+    blocked = [line for line in said if budget in line]
+    assert done.returncode != 0
+    assert blocked, said
+    assert all(
+        'pods/"dummy-flask-app-' in line and f'-n "{release.namespace}"' in line for line in blocked
+    )

@@ -1,0 +1,151 @@
+"""A node that dies under the app, as a power loss would, and the release brought back.
+
+`dead_node_under_load` installs one release of each kind (harness.disruption.releases) on a
+group of two nodes and, under load, powers off the node that runs the most of their pods
+(harness.cluster.node.Node.power_off: its network falls silent, every process of it is
+killed at once). It measures for each release how long the Service still sent requests to
+the dead pods (until no endpoint on the node is Ready) and how many failed, and when the
+node was marked NotReady. Then, as the cluster admin who notices, it runs
+scripts/recover-node for each release and measures when each is whole again. Nobody acting
+is not waited out here: the dead pods would stay Terminating, holding their IPs, for good.
+The node is started afresh afterwards, so the group is whole for what comes next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from harness.chart.render import DEFAULT_RELEASE
+from harness.cluster.local import LocalCluster
+from harness.core.objects import is_ready
+from harness.core.proc import run
+from harness.core.retry import WaitTimeout, wait_for
+from harness.core.tools import ROOT
+from harness.disruption.releases import Watched, busiest_node, installed, under_load
+from harness.ipool.scenarios import Rehearsal
+from harness.traffic.client import REQUEST_TIMEOUT_S
+
+RECOVER_NODE = ROOT / "scripts" / "recover-node"
+NOT_READY_TIMEOUT_S = 120.0
+POLL_S = 0.5
+
+
+@dataclass
+class DeadNode:
+    """One node's death: when the cluster noticed, and what each release saw."""
+
+    node: str
+    not_ready_seconds: float  # from the power-off until the node was no longer Ready
+    recovered_at_seconds: float  # when scripts/recover-node was started
+    releases: list[Watched]
+    pods_lost: dict[str, int] = field(default_factory=dict)  # kind -> pods on the dead node
+    # kind -> seconds from the power-off until no endpoint on the dead node was Ready
+    served_dead_seconds: dict[str, float] = field(default_factory=dict)
+    # kind -> seconds until kube-proxy where the load runs sent nothing to the dead pods
+    routed_dead_seconds: dict[str, float] = field(default_factory=dict)
+    # kind -> requests that failed later than a request's timeout after that, with when
+    # (seconds from the power-off) and why
+    failed_after_endpoints_gone: dict[str, list[str]] = field(default_factory=dict)
+    recover_output: list[str] = field(default_factory=list)
+
+
+def _serving_on(rehearsal: Rehearsal, watched: Watched, node: str) -> bool:
+    """Whether the release's Service still has a Ready endpoint on `node`."""
+    slices = rehearsal.kube.objects(
+        "endpointslices.discovery.k8s.io",
+        watched.namespace,
+        f"kubernetes.io/service-name={DEFAULT_RELEASE}",
+    )
+    return any(
+        endpoint.get("nodeName") == node and endpoint.get("conditions", {}).get("ready")
+        for piece in slices
+        for endpoint in piece.get("endpoints") or []
+    )
+
+
+def _routed_to(local: LocalCluster, ips: Sequence[str]) -> bool:
+    """Whether kube-proxy's rules where the load runs (the first node's namespace) still send
+    Service traffic to any of `ips`."""
+    rules = run(local.namespaces.enter(["iptables-save", "-t", "nat"])).stdout
+    return any(f"--to-destination {ip}:" in rules for ip in ips)
+
+
+def dead_node_under_load(
+    local: LocalCluster, rehearsal: Rehearsal, kinds: Sequence[str], group: str
+) -> DeadNode:
+    """The module doc's death and recovery, for one release of each of `kinds` on the nodes
+    of `group`."""
+    kube = rehearsal.kube
+    with installed(rehearsal, "dead-node", kinds) as releases:
+        name = busiest_node(releases)
+        [index] = [i for i in local.worker_indexes() if local.worker(i).name == name]
+        lost = {w.kind: w.pods_per_node_before.get(name, 0) for w in releases}
+        dead_ips = {
+            w.kind: [
+                p["status"]["podIP"] for p in w.pods(rehearsal) if p["spec"]["nodeName"] == name
+            ]
+            for w in releases
+        }
+        # what -> seconds from the power-off until it was seen
+        seen: dict[str, float] = {}
+        output: list[str] = []
+        try:
+            with under_load(local, rehearsal, releases):
+                began = time.monotonic()
+                local.worker(index).power_off()
+
+                def noticed() -> bool:
+                    since = round(time.monotonic() - began, 1)
+                    if "node" not in seen and not is_ready(kube.get("node", name, "") or {}):
+                        seen["node"] = since
+                    for w in releases:
+                        if f"endpoints {w.kind}" not in seen and not _serving_on(
+                            rehearsal, w, name
+                        ):
+                            seen[f"endpoints {w.kind}"] = since
+                        if f"rules {w.kind}" not in seen and not _routed_to(
+                            local, dead_ips[w.kind]
+                        ):
+                            seen[f"rules {w.kind}"] = since
+                    return len(seen) == 2 * len(releases) + 1
+
+                try:
+                    wait_for(
+                        noticed, f"node {name} to be noticed dead", NOT_READY_TIMEOUT_S, POLL_S
+                    )
+                except WaitTimeout as timeout:
+                    raise WaitTimeout(f"{timeout}; seconds until seen: {seen}") from None
+                not_ready = seen["node"]
+                recovering = round(time.monotonic() - began, 1)
+                for watched in releases:
+                    done = kube.run(
+                        [
+                            RECOVER_NODE,
+                            name,
+                            "--namespace",
+                            watched.namespace,
+                            "--yes",
+                            "--timeout",
+                            "3m",
+                        ],
+                        timeout=240,
+                    )
+                    output += (done.stdout + done.stderr).splitlines()
+                for watched in releases:
+                    watched.settle(rehearsal, began)
+        finally:
+            local.remove_node(index)
+            local.add_node(index, group)
+    late = {
+        w.kind: [
+            f"{at:.1f} s: {why}"
+            for at, why in w.failures_since(began)
+            if at > seen[f"rules {w.kind}"] + REQUEST_TIMEOUT_S
+        ]
+        for w in releases
+    }
+    endpoints = {w.kind: seen[f"endpoints {w.kind}"] for w in releases}
+    rules = {w.kind: seen[f"rules {w.kind}"] for w in releases}
+    return DeadNode(name, not_ready, recovering, releases, lost, endpoints, rules, late, output)
