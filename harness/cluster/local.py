@@ -235,7 +235,7 @@ class LocalCluster:
             wire(self.namespaces, node.namespaces, node.pod_cidr)
             node.start(self._kubectl_command(), timeout)
         except (CommandError, NamespaceError, NodeError, WaitTimeout) as exc:
-            self.remove_node(index)
+            self._stop_worker(node)  # its state and logs stay, until the next add or `down`
             raise ClusterError(
                 f"{exc}\n\nnode {node.name} could not start (logs: {node.logs})"
             ) from exc
@@ -261,6 +261,8 @@ class LocalCluster:
         """Stop real node `index`, forget its Node object and remove its state."""
         node = self.worker(index)
         self._stop_worker(node)
+        # Only now: the node's container mounts lived in the namespaces just ended.
+        _remove(node.state.parent)
         if self.is_healthy():
             self.kubectl("delete", "node", node.name, "--ignore-not-found", "--wait=false")
 
@@ -270,8 +272,6 @@ class LocalCluster:
             node.namespaces.stop()
         except (NodeError, NamespaceError) as exc:
             raise ClusterError(str(exc)) from exc
-        # Only now: the node's container mounts lived in the namespaces just ended.
-        _remove(node.state.parent)
 
     def allow_pulls(self, namespace: str, group: str = "") -> None:
         """Create `namespace` if needed, with the chart's pull secret `myregistrykey` for the
@@ -408,7 +408,7 @@ class LocalCluster:
     def down(self) -> None:
         """Stop every component and remove the cluster's state; verify nothing is left."""
         for worker in self.workers():
-            self._stop_worker(worker)
+            self._stop_worker(worker)  # their state goes below, with the first node's
         try:
             self.node.stop()
         except NodeError as exc:
@@ -424,7 +424,14 @@ class LocalCluster:
         except NamespaceError as exc:
             raise ClusterError(str(exc)) from exc
         # Only now: the node's container mounts lived in the namespaces just ended.
-        for path in (self.cluster_dir, self.kubeconfig, self.node.state, self.push_port_file):
+        nodes = self.scratch / "nodes"
+        for path in (
+            self.cluster_dir,
+            self.kubeconfig,
+            self.node.state,
+            nodes,
+            self.push_port_file,
+        ):
             _remove(path)
         print(f"cluster {self.name}: stopped")
 
