@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -43,9 +44,6 @@ OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 TAINT = f"{OUT_OF_SERVICE}=nodeshutdown:NoExecute"
 LEASES = "kube-node-lease"
 POOL_ANNOTATION = "quantil.com/ipool"
-# Where the IP a pod got from its pool is written: the platform's key, and the local
-# rehearsals' emulator's (harness.ipool.emulator.IP_ANNOTATION).
-IP_ANNOTATIONS = ("quantil.com/ip", "ipool.rehearsal.local/ip")
 POLL_S = 2.0
 
 
@@ -110,7 +108,9 @@ def stuck_pods(pods: Sequence[Obj], node: str) -> list[StuckPod]:
         if pod["spec"].get("nodeName") != node:
             continue
         annotations = pod["metadata"].get("annotations", {})
-        ip = next((annotations[key] for key in IP_ANNOTATIONS if key in annotations), "")
+        # The platform writes the IP it gave under a key of its own: any annotation whose
+        # value is an IP address is taken for it.
+        ip = next((value for value in annotations.values() if _is_ip(value)), "")
         stuck.append(
             StuckPod(
                 pod["metadata"]["name"],
@@ -120,6 +120,14 @@ def stuck_pods(pods: Sequence[Obj], node: str) -> list[StuckPod]:
             )
         )
     return stuck
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def full_strength(workloads: Sequence[Obj]) -> bool:
