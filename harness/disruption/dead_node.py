@@ -3,12 +3,13 @@
 `dead_node_under_load` installs one release of each kind (harness.disruption.releases) on a
 group of two nodes and, under load, powers off the node that runs the most of their pods
 (harness.cluster.node.Node.power_off: its network falls silent, every process of it is
-killed at once). It measures for each release how long the Service still sent requests to
-the dead pods (until no endpoint on the node is Ready) and how many failed, and when the
-node was marked NotReady. Then, as the cluster admin who notices, it runs
-scripts/recover-node for each release and measures when each is whole again. Nobody acting
-is not waited out here: the dead pods would stay Terminating, holding their IPs, for good.
-The node is started afresh afterwards, so the group is whole for what comes next.
+killed at once). It measures when the node was marked NotReady and, for each release, how
+long the Service still sent requests to the dead pods (until no endpoint on the node was
+Ready, and until kube-proxy where the load runs stopped routing to them) and how many
+failed. Then, as the cluster admin who notices, it runs scripts/recover-node for each
+release and measures when each is whole again. Nobody acting is not waited out here: the
+dead pods would stay Terminating, holding their IPs, for good. The node is started afresh
+afterwards, so the group is whole for what comes next.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ class DeadNode:
     served_dead_seconds: dict[str, float] = field(default_factory=dict)
     # kind -> seconds until kube-proxy where the load runs sent nothing to the dead pods
     routed_dead_seconds: dict[str, float] = field(default_factory=dict)
-    # kind -> requests that failed later than a request's timeout after that, with when
-    # (seconds from the power-off) and why
-    failed_after_endpoints_gone: dict[str, list[str]] = field(default_factory=dict)
+    # kind -> requests that failed later than a request's timeout after kube-proxy stopped
+    # routing to the dead pods, each with when (seconds from the power-off) and why
+    failed_after_routing_stopped: dict[str, list[str]] = field(default_factory=dict)
     recover_output: list[str] = field(default_factory=list)
 
 

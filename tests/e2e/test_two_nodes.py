@@ -57,7 +57,7 @@ def dead_node(local_cluster, rehearsal: scenarios.Rehearsal, drain: Drain) -> De
             f"\n{dead.node} dead, NotReady after {dead.not_ready_seconds} s, endpoints gone after"
             f" {dead.served_dead_seconds[watched.kind]} s, kube-proxy's rules after"
             f" {dead.routed_dead_seconds[watched.kind]} s: {_summary(watched)}; failed later:"
-            f" {dead.failed_after_endpoints_gone[watched.kind]}"
+            f" {dead.failed_after_routing_stopped[watched.kind]}"
         )
     return dead
 
