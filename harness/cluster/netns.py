@@ -194,6 +194,14 @@ class Namespaces:
             return [str(part) for part in command]
         return ["nsenter", f"--target={pid}", "--net", "--mount", "--", *map(str, command)]
 
+    def run_in_network(self, *command: str, check: bool = True) -> None:
+        """`command` in the network namespace only. Unlike `enter`, never in the root one: with
+        no holder it raises, since a rule or sysctl meant for a node must not reach the host."""
+        pid = self.holder()
+        if pid is None:
+            raise NamespaceError(f"no namespace holder runs for {self.state}")
+        run(["nsenter", f"--target={pid}", "--net", "--", *command], timeout=30, check=check)
+
     def start(self, forwards: Sequence[Forward], timeout: float) -> int:
         """Start the holder (or keep the running one); return its pid once it is ready."""
         if (pid := self.holder()) is not None:
@@ -265,38 +273,22 @@ def wire(hub: Namespaces, spoke: Namespaces, spoke_pods: str) -> None:
     the whole cluster network through the hub, and the hub reaches the spoke's node and
     pods (`spoke_pods`) through the spoke. Forwarding is switched on in these two namespaces
     only: the sysctl is one per network namespace, and the root one is never touched."""
-    hub_pid, spoke_pid = hub.holder(), spoke.holder()
-    if hub_pid is None or spoke_pid is None:
-        raise NamespaceError("both namespaces must be held before they are wired")
-
-    def inside(pid: int, *command: str, check: bool = True) -> None:
-        run(["nsenter", f"--target={pid}", "--net", "--", *command], timeout=30, check=check)
-
+    hub_pid = hub.holder()
+    if hub_pid is None:
+        raise NamespaceError(f"no namespace holder runs for {hub.state}")
     device = f"dfa-node-{spoke.node_ip.rpartition('.')[2]}"  # the hub's end
     # The kernel ends a namespace, and with it a veth, a moment after its last process: a
     # cable of an earlier node of this address may still be there. Deleting one end of a
     # veth deletes both.
-    inside(hub_pid, "ip", "link", "delete", device, check=False)
-    inside(
-        spoke_pid,
-        "ip",
-        "link",
-        "add",
-        "eth0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        device,
-        "netns",
-        str(hub_pid),
+    hub.run_in_network("ip", "link", "delete", device, check=False)
+    spoke.run_in_network(
+        "ip", "link", "add", "eth0", "type", "veth", "peer", "name", device, "netns", str(hub_pid)
     )
-    for pid, link in ((spoke_pid, "eth0"), (hub_pid, device)):
-        inside(pid, "ip", "link", "set", link, "up")
-        inside(pid, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
+    for side, link in ((spoke, "eth0"), (hub, device)):
+        side.run_in_network("ip", "link", "set", link, "up")
+        side.run_in_network("sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
     # `onlink`: the next hop is the other end of the cable, though no subnet says so.
-    inside(
-        spoke_pid,
+    spoke.run_in_network(
         "ip",
         "route",
         "add",
@@ -309,8 +301,12 @@ def wire(hub: Namespaces, spoke: Namespaces, spoke_pods: str) -> None:
         "src",
         spoke.node_ip,
     )
-    inside(hub_pid, "ip", "route", "add", f"{spoke.node_ip}/32", "dev", device, "src", hub.node_ip)
-    inside(hub_pid, "ip", "route", "add", spoke_pods, "via", spoke.node_ip, "dev", device, "onlink")
+    hub.run_in_network(
+        "ip", "route", "add", f"{spoke.node_ip}/32", "dev", device, "src", hub.node_ip
+    )
+    hub.run_in_network(
+        "ip", "route", "add", spoke_pods, "via", spoke.node_ip, "dev", device, "onlink"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

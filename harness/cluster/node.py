@@ -32,7 +32,7 @@ from pathlib import Path
 
 from harness.cluster import groups
 from harness.cluster.addresses import CLUSTER_CIDR, pod_cidr
-from harness.cluster.netns import Namespaces
+from harness.cluster.netns import NamespaceError, Namespaces
 from harness.cluster.registry import DOCKER_REGISTRY, MIRRORED, Registry
 from harness.core.objects import is_ready
 from harness.core.proc import run
@@ -375,23 +375,11 @@ class Node:
         it is dropped, none answered) and all its processes are killed at once, with no
         chance to shut down. The namespaces stay, as a dead machine's cable does; `stop`
         clears the rest."""
-        holder = self.namespaces.holder()
-        if holder is None:
-            raise NodeError(f"node {self.name} is not running")
-        for chain in ("INPUT", "FORWARD"):
-            run(
-                [
-                    "nsenter",
-                    f"--target={holder}",
-                    "--net",
-                    "--",
-                    "iptables",
-                    "-I",
-                    chain,
-                    "-j",
-                    "DROP",
-                ]
-            )
+        try:
+            for chain in ("INPUT", "FORWARD"):
+                self.namespaces.run_in_network("iptables", "-I", chain, "-j", "DROP")
+        except NamespaceError as exc:
+            raise NodeError(f"node {self.name} is not running: {exc}") from exc
         if left := terminate(
             self.cgroup_processes, "the node's processes", STOP_TIMEOUT_S, graceful=False
         ):

@@ -11,23 +11,20 @@ from __future__ import annotations
 import collections
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harness.chart.render import DEFAULT_RELEASE
 from harness.cluster.local import LocalCluster
 from harness.core.objects import Obj, label_selector
 from harness.ipool.recorder import Measurement, Recorder
-from harness.ipool.scenarios import ROLLOUT_TIMEOUT, Rehearsal
+from harness.ipool.scenarios import REPLICAS, Rehearsal, install_with_pool
 from harness.kube.api import KubeAPI
-from harness.ops.deploy import DeployRequest
 from harness.ops.image import REPOSITORY
 from harness.traffic.client import TrafficReport
 from harness.traffic.under_load import ServiceTraffic
 
-REPLICAS = 3
 TAG = "1.5.0"
-SETTLE_TIMEOUT_S = 180.0
 
 
 def pods_per_node(pods: Sequence[Obj]) -> dict[str, int]:
@@ -83,16 +80,7 @@ def installed(rehearsal: Rehearsal, stem: str, kinds: Sequence[str]) -> Iterator
         for kind in kinds:
             ns = stack.enter_context(rehearsal.namespace(f"{stem}-{kind.lower()}"))
             stack.enter_context(rehearsal.pool(ns, REPLICAS))
-            values = {
-                "workload.kind": kind,
-                "replicaCount": str(REPLICAS),
-                "image.tag": TAG,
-                "ipool.enabled": "true",
-                "ipool.name": ns,
-            }
-            rehearsal.deploy(
-                DeployRequest(DEFAULT_RELEASE, ns, set=values, timeout=ROLLOUT_TIMEOUT)
-            )
+            install_with_pool(rehearsal, ns, {"workload.kind": kind, "image.tag": TAG})
             service = kube.get("service", DEFAULT_RELEASE, ns)
             assert service is not None, f"the release's Service in {ns}"
             port = service["spec"]["ports"][0]["port"]
@@ -136,4 +124,9 @@ def busiest_node(releases: Sequence[Watched]) -> str:
     total: collections.Counter[str] = collections.Counter()
     for watched in releases:
         total.update(watched.pods_per_node_before)
-    return max(total, key=lambda name: (total[name], name))
+    return busiest(total)
+
+
+def busiest(per_node: Mapping[str, int]) -> str:
+    """The node with the most pods of `per_node` (pods_per_node's count; by name on a tie)."""
+    return max(per_node, key=lambda name: (per_node[name], name))

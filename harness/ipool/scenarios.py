@@ -318,10 +318,11 @@ class Rehearsals:
         futures.wait(list(self._outcomes.values()))
 
 
-def _install(
+def install_with_pool(
     r: Rehearsal, namespace: str, values: Mapping[str, str] | None = None
 ) -> DeployRequest:
-    """Install 1.0.0 with ipool on (pool named after the namespace) and wait for it."""
+    """Install 1.0.0 (unless `values` give another image.tag) with REPLICAS replicas and
+    ipool on, the pool named after the namespace, as the rehearsal's operator; wait for it."""
     target = DeployRequest(
         release=RELEASE,
         namespace=namespace,
@@ -420,7 +421,7 @@ def chart_rollout(
 ) -> Outcome:
     """2-4. The chart, upgraded 1.0.0 -> 1.5.0 with `values`, against a pool of `pool_size`."""
     with r.namespace(key) as ns, r.pool(ns, pool_size):
-        upgrade = _upgraded(_install(r, ns, values))
+        upgrade = _upgraded(install_with_pool(r, ns, values))
         measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: r.deploy(upgrade)))
     return Outcome(key, title, measured, plan=_planned(upgrade))
 
@@ -440,7 +441,7 @@ def scripted_rollout(
     the script (helm and kubectl with it) is run and killed with SIGKILL when it prints a
     line starting so; then the same command runs to the end. The recorder watches them all."""
     with r.namespace(key) as ns, r.pool(ns, REPLICAS):
-        upgrade = _upgraded(_install(r, ns, installed))
+        upgrade = _upgraded(install_with_pool(r, ns, installed))
         args = [str(ROOT / "scripts" / script), "-n", ns, "--timeout", ROLLOUT_TIMEOUT]
         if script.startswith("migrate-to-"):
             args.append("--yes")  # the old workload is deleted: said on a terminal, not here
@@ -493,7 +494,8 @@ def plain_kind_switch(r: Rehearsal) -> Outcome:
     """6b. Deployment -> StatefulSet with one plain `helm upgrade`."""
     with r.namespace("switch") as ns, r.pool(ns, REPLICAS):
         switched = _upgraded(
-            _install(r, ns), **{"workload.kind": "StatefulSet", "workload.switchKind": "true"}
+            install_with_pool(r, ns),
+            **{"workload.kind": "StatefulSet", "workload.switchKind": "true"},
         )
         measured = _recorded(r, ns, CHART_SELECTOR, lambda: _succeeds(lambda: r.deploy(switched)))
     return Outcome(
@@ -562,7 +564,7 @@ def emulator_restart_mid_rollout(r: Rehearsal) -> Outcome:
     Not a way to roll out: a check that the emulator's state really lives in the cluster.
     """
     with r.namespace("restart") as ns, r.pool(ns, REPLICAS):
-        upgrade = _upgraded(_install(r, ns))
+        upgrade = _upgraded(install_with_pool(r, ns))
         result: list[bool] = []
 
         def roll_out() -> bool:

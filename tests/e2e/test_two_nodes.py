@@ -20,8 +20,9 @@ from harness.core.proc import run
 from harness.core.retry import wait_for
 from harness.disruption.dead_node import RECOVER_NODE, DeadNode, dead_node_under_load
 from harness.disruption.drain import Drain, drain_command, drain_under_load
-from harness.disruption.releases import REPLICAS, Watched, pods_per_node
+from harness.disruption.releases import Watched, busiest, pods_per_node
 from harness.ipool import scenarios
+from harness.ipool.scenarios import REPLICAS
 from harness.kube import identity
 from harness.kube.client import Kube
 from harness.ops.cli import Exit
@@ -200,7 +201,7 @@ def test_a_drain_the_budget_blocks_says_so_and_names_the_pod(
     release = ReleaseUnderTest(kube, namespaces(group=PAIR))
     release.deploy({"replicaCount": REPLICAS})
     placed = pods_per_node(kube.objects("pods", release.namespace, release.selector))
-    drained = max(placed, key=lambda name: (placed[name], name))
+    drained = busiest(placed)
     [other] = [name for name in node_pair if name != drained]
     # With the other node cordoned, an evicted pod's replacement has nowhere to go, so the
     # budget (one pod of the release down at a time) holds the next eviction back.
