@@ -123,9 +123,12 @@ def test_sigterm_under_steady_load_ends_the_container_in_the_grace_period_with_n
     already hold a keep-alive connection keep sending on it until the server answers with
     "Connection: close". The load does the same: eight persistent connections, each sending
     one request after another, none ever reopened. SIGTERM is sent while they run; the
-    load is told to stop right after `docker kill` returns, so the requests in flight at
-    that moment (counted, and required to be more than none) plus those that arrived on
-    open connections during the signal must all be answered 200 "Hello World!". Requests
+    load is told to stop right after `docker kill` returns. Every request sent must be
+    answered 200 "Hello World!", and the load must have met the shutdown: either the
+    server ended connections with "Connection: close" (which gunicorn only does while it
+    stops, since the load never lets a connection idle), or requests still in flight when
+    the load stopped were answered after it. Which of the two happens depends on whether
+    gunicorn closes all eight connections before `docker kill` returns. Requests
     on new connections after SIGTERM are not tried: gunicorn closes its listening socket
     and they would be refused, which in a cluster the endpoint removal prevents.
     The container must then exit by itself, with status 0, before the pod's
@@ -148,6 +151,7 @@ def test_sigterm_under_steady_load_ends_the_container_in_the_grace_period_with_n
     )
     assert report.failures == [], report
     assert report.answered == report.sent, report
-    met_shutdown = in_flight > 0 and report.answered_after_stop > 0
-    assert met_shutdown, f"no request was in flight when the load stopped: {report}"
+    answered_in_flight = in_flight > 0 and report.answered_after_stop > 0
+    met_shutdown = report.closed_by_server > 0 or answered_in_flight
+    assert met_shutdown, f"the load never met the shutdown: {report}"
     assert state["ExitCode"] == 0 and not state["OOMKilled"], (state, container.logs())
