@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from harness.toolchain import controlplane
-from harness.toolchain.controlplane import ETCD, KUBERNETES, staging_replaces, wrapper_gomod
+from harness.toolchain.controlplane import (
+    ETCD,
+    KUBE_ROUTER,
+    KUBERNETES,
+    staging_replaces,
+    wrapper_gomod,
+)
 
 KUBERNETES_GOMOD = """\
 module k8s.io/kubernetes
@@ -42,6 +48,16 @@ def test_the_etcd_wrapper_needs_no_replace_lines():
     gomod = wrapper_gomod(ETCD, [])
 
     assert f"require go.etcd.io/etcd/server/v3 {controlplane.ETCD_VERSION}\n" in gomod
+    assert "replace" not in gomod
+
+
+def test_the_kube_router_wrapper_requires_each_raised_dependency_at_its_raised_version():
+    gomod = wrapper_gomod(KUBE_ROUTER, [])
+
+    assert f"require {KUBE_ROUTER.module} {KUBE_ROUTER.version}\n" in gomod
+    for module, version in KUBE_ROUTER.raised:
+        assert f"\t{module} {version}\n" in gomod
+    assert "golang.org/x/net" in dict(KUBE_ROUTER.raised)
     assert "replace" not in gomod
 
 

@@ -2,6 +2,7 @@
 
     python -m harness.cluster up           # start it (or keep the healthy one running)
     python -m harness.cluster up --nodes 2 # the same, with a second real node
+    python -m harness.cluster up --nodes 2 --network-policy  # that node enforces NetworkPolicy
     python -m harness.cluster down         # stop it; no process is left behind
     python -m harness.cluster status       # running or not, API server address and version
     python -m harness.cluster kubeconfig   # print the path of its kubeconfig
@@ -21,7 +22,8 @@ only way in from the root namespace is the holder's forward of the API server's 
 
 More real nodes join on demand (`up --nodes N`, `add_node`): each in network and mount
 namespaces of its own, wired to the first node's (harness.cluster.netns.wire), with its own
-containerd, kubelet and kube-proxy. The address plan is harness.cluster.addresses.
+containerd, kubelet and kube-proxy, and, if asked, kube-router's firewall, which enforces
+NetworkPolicy on the node's pods. The address plan is harness.cluster.addresses.
 """
 
 from __future__ import annotations
@@ -189,9 +191,10 @@ class LocalCluster:
         """The real node: a kubelet with containerd, running containers."""
         return Node(self.namespaces, self.kubeconfig, self.scratch / "node")
 
-    def worker(self, index: int, group: str = "") -> Node:
+    def worker(self, index: int, group: str = "", network_policy: bool = False) -> Node:
         """Real node `index` (2 and up), its state under nodes/<name>: its own namespaces,
-        wired to the first node's, and a kubeconfig that reaches the API server from there."""
+        wired to the first node's, and a kubeconfig that reaches the API server from there;
+        with `network_policy`, enforcing NetworkPolicy on its pods."""
         if index < 2:
             raise ValueError(
                 f"node 1 is the cluster's own (`node`); workers are 2 and up, not {index}"
@@ -205,6 +208,7 @@ class LocalCluster:
             pod_cidr=pod_cidr(index),
             serves_cluster=False,
             group=group,
+            network_policy=network_policy,
         )
 
     def worker_indexes(self) -> list[int]:
@@ -216,12 +220,20 @@ class LocalCluster:
     def workers(self) -> list[Node]:
         return [self.worker(index) for index in self.worker_indexes()]
 
-    def add_node(self, index: int, group: str = "", timeout: float = START_TIMEOUT_S) -> Node:
+    def add_node(
+        self,
+        index: int,
+        group: str = "",
+        *,
+        network_policy: bool = False,
+        timeout: float = START_TIMEOUT_S,
+    ) -> Node:
         """Start real node `index` (2 and up) in the running cluster, in `group` if given
-        (harness.cluster.groups), and wait until it is Ready. A node that is up in that group
-        is kept; anything else an earlier run left (a half-started node, a killed one) is
-        removed first, so that a rerun always finishes."""
-        node = self.worker(index, group)
+        (harness.cluster.groups), enforcing NetworkPolicy if asked, and wait until it is
+        Ready. A node that is up as asked is kept; anything else an earlier run left (a
+        half-started node, a killed one, one set up otherwise) is removed first, so that a
+        rerun always finishes."""
+        node = self.worker(index, group, network_policy)
         if self._is_running(node):
             return node
         self.remove_node(index)
@@ -241,16 +253,19 @@ class LocalCluster:
             ) from exc
         return node
 
-    def scale(self, count: int) -> None:
-        """Real nodes 2 to `count` running, no others."""
+    def scale(self, count: int, network_policy: bool = False) -> None:
+        """Real nodes 2 to `count` running, no others; enforcing NetworkPolicy if asked."""
         for index in self.worker_indexes():
             if index > count:
                 self.remove_node(index)
         for index in range(2, count + 1):
-            print(f"cluster {self.name}: node {index} is {self.add_node(index).name}")
+            node = self.add_node(index, network_policy=network_policy)
+            print(f"cluster {self.name}: node {index} is {node.name}")
 
     def _is_running(self, node: Node) -> bool:
         if node.namespaces.holder() is None or not node.cgroup_processes():
+            return False
+        if node.runs("kube-router") != node.network_policy:
             return False
         got = self.kubectl("get", "node", node.name, "--ignore-not-found", "-o", "json")
         if not got.strip() or not is_ready(found := json.loads(got)):
@@ -484,12 +499,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="with up: the real nodes the cluster has (default 1; extra ones are removed)",
     )
+    parser.add_argument(
+        "--network-policy",
+        action="store_true",
+        help="with up: nodes 2 and up enforce NetworkPolicy (kube-router's firewall)",
+    )
     args = parser.parse_args(argv)
     cluster = LocalCluster()
     try:
         if args.command == "up":
             cluster.up()
-            cluster.scale(args.nodes)
+            cluster.scale(args.nodes, args.network_policy)
         elif args.command == "down":
             cluster.down()
         elif args.command == "status":

@@ -194,13 +194,15 @@ class Namespaces:
             return [str(part) for part in command]
         return ["nsenter", f"--target={pid}", "--net", "--mount", "--", *map(str, command)]
 
-    def run_in_network(self, *command: str, check: bool = True) -> None:
-        """`command` in the network namespace only. Unlike `enter`, never in the root one: with
-        no holder it raises, since a rule or sysctl meant for a node must not reach the host."""
+    def run_in_network(self, *command: str, check: bool = True) -> str:
+        """`command` in the network namespace only, its output. Unlike `enter`, never in the
+        root one: with no holder it raises, since a rule or sysctl meant for a node must not
+        reach the host."""
         pid = self.holder()
         if pid is None:
             raise NamespaceError(f"no namespace holder runs for {self.state}")
-        run(["nsenter", f"--target={pid}", "--net", "--", *command], timeout=30, check=check)
+        command = ["nsenter", f"--target={pid}", "--net", "--", *command]
+        return run(command, timeout=30, check=check).stdout
 
     def start(self, forwards: Sequence[Forward], timeout: float) -> int:
         """Start the holder (or keep the running one); return its pid once it is ready."""

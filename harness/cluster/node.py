@@ -12,7 +12,11 @@ What this machine needs, each found by a run that failed without it (../shared/N
 - pods never get the host's resolver (`resolvConf: ""`) and never lose an image that cannot
   be pulled again (`imageGCHighThresholdPercent: 100`);
 - CoreDNS serves the cluster's names only (no `forward`), on the node's address, behind the
-  fixed ClusterIP of a selector-less `kube-dns` Service.
+  fixed ClusterIP of a selector-less `kube-dns` Service;
+- the bridge plugin enforces no NetworkPolicy: a node started with `network_policy` also
+  runs kube-router's firewall alone (no routing, no service proxy, no CNI of its own, no
+  health or metrics port), which filters its pods' traffic with iptables and ipsets of the
+  node's own network namespace.
 
 Every daemon starts in the pids cgroup `<root>/system`, so that stopping the node can find
 and kill all it started (shims and containers included) by cgroup, then remove the subtree
@@ -78,6 +82,8 @@ class Node:
     # A group of nodes set apart: labelled and tainted with GROUP_KEY=<group>, so that only
     # the pods of namespaces confined to the group run there (harness.cluster.groups).
     group: str = ""
+    # Whether NetworkPolicy is enforced on this node's pods (kube-router's firewall).
+    network_policy: bool = False
 
     @property
     def cgroup_root(self) -> str:
@@ -204,6 +210,19 @@ class Node:
             },
         }
 
+    def kube_router_flags(self) -> list[str]:
+        return [
+            "--run-firewall=true",
+            "--run-router=false",
+            "--run-service-proxy=false",
+            "--enable-cni=false",
+            f"--hostname-override={self.name}",
+            f"--kubeconfig={self.kubeconfig}",
+            f"--service-cluster-ip-range={self.namespaces.service_cidr}",
+            "--health-port=0",
+            "--metrics-port=0",
+        ]
+
     def corefile(self) -> str:
         return "\n".join(
             [
@@ -249,6 +268,14 @@ class Node:
             with contextlib.suppress(OSError):
                 pids.update(int(p) for p in procs.read_text().split())
         return sorted(pids)
+
+    def runs(self, command: str) -> bool:
+        """Whether a process of the node runs `command` (its name in /proc/<pid>/comm)."""
+        for pid in self.cgroup_processes():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == command:
+                    return True
+        return False
 
     def remove_cgroups(self) -> None:
         """Remove the subtree, deepest first, in every hierarchy."""
@@ -335,6 +362,16 @@ class Node:
             run([*kubectl, "apply", "-f", "-"], input=json.dumps(self.dns_service()))
         what = f"node {self.name} to be Ready"
         wait_for(lambda: self.is_ready(kubectl), what, timeout)
+        if self.network_policy:
+            # kube-router exits unless the Node object exists; it is ready once it has
+            # synced, and the node is not handed out before.
+            self._spawn("kube-router", [BIN_DIR / "kube-router", *self.kube_router_flags()])
+            wait_for(self.enforces_policy, "kube-router's NetworkPolicy chains", timeout)
+
+    def enforces_policy(self) -> bool:
+        """Whether kube-router's chain hangs in the node's FORWARD chain: it has synced."""
+        rules = self.namespaces.run_in_network("iptables", "-S", "FORWARD")
+        return "-j KUBE-ROUTER-FORWARD" in rules
 
     def is_ready(self, kubectl: Sequence[str]) -> bool:
         got = run([*kubectl, "get", "node", self.name, "--ignore-not-found", "-o", "json"]).stdout

