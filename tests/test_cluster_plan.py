@@ -79,3 +79,17 @@ def test_the_controller_manager_notices_a_dead_node_as_kubernetes_does_by_defaul
     args = {arg["key"]: arg["value"] for arg in manager["extraArgs"]}
 
     assert (args["node-monitor-period"], args["node-monitor-grace-period"]) == ("5s", "50s")
+
+
+def test_a_policy_node_runs_kube_routers_firewall_alone_as_itself_with_the_service_range(
+    tmp_path: Path,
+):
+    node = LocalCluster(scratch=tmp_path).worker(4, group="netpol", network_policy=True)
+    flags = dict(flag.removeprefix("--").split("=", 1) for flag in node.kube_router_flags())
+
+    assert flags["run-firewall"] == "true"
+    assert flags["run-router"] == flags["run-service-proxy"] == flags["enable-cni"] == "false"
+    assert flags["health-port"] == flags["metrics-port"] == "0", "no listener of its own"
+    assert flags["hostname-override"] == node.name == "dfa-node-4"
+    assert flags["service-cluster-ip-range"] == addresses.SERVICE_CIDR
+    assert flags["kubeconfig"] == str(node.kubeconfig)

@@ -4,8 +4,10 @@
 
 Starts the local cluster when needed, a pair of nodes set apart (harness.cluster.groups),
 pushes the app's images, then runs the drain (harness.disruption.drain) and the dead node
-with its recovery (harness.disruption.dead_node), one release of each kind at once. The run
-is recorded as JSON next to the page, and the page is rendered from that record alone.
+(harness.disruption.dead_node) twice, one release of each kind at once: recovered as soon as
+the node is NotReady, then left alone past the pods' 300 s `unreachable` toleration first.
+The run is recorded as JSON next to the page, and the page is rendered from that record
+alone.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from harness.traffic.under_load import RATE
 DOC = ROOT / "docs" / "node-disruptions.md"
 GROUP = "disruptions"
 NODES = (2, 3)
+# Kubernetes' default `unreachable`/`not-ready` toleration (DefaultTolerationSeconds), and a
+# minute more to see what follows the eviction.
+LEFT_ALONE_S = 300.0 + 60.0
 
 
 def chart_max_unavailable() -> int:
@@ -41,7 +46,7 @@ def chart_max_unavailable() -> int:
     return int(values["podDisruptionBudget"]["maxUnavailable"])
 
 
-def measure(local: LocalCluster) -> tuple[Drain, DeadNode]:
+def measure(local: LocalCluster) -> tuple[Drain, DeadNode, DeadNode]:
     for index in NODES:
         local.add_node(index, GROUP)
     try:
@@ -50,10 +55,11 @@ def measure(local: LocalCluster) -> tuple[Drain, DeadNode]:
         with Rehearsal(kube, **confined) as rehearsal:
             drain = drain_under_load(local, rehearsal, WORKLOAD_KINDS)
             dead = dead_node_under_load(local, rehearsal, WORKLOAD_KINDS, GROUP)
+            left = dead_node_under_load(local, rehearsal, WORKLOAD_KINDS, GROUP, LEFT_ALONE_S)
     finally:
         for index in NODES:
             local.remove_node(index)
-    return drain, dead
+    return drain, dead, left
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     local = LocalCluster()
     local.up()
     publish_images(local)
-    drain, dead = measure(local)
+    drain, dead, left = measure(local)
     record = Record(
         dt.date.today().isoformat(),
         chart,
@@ -77,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chart_max_unavailable(),
         drain,
         dead,
+        left,
     )
     recorded = records.write(args.write, record, record_from_json, render_doc)
     print(f"wrote {args.write} and {recorded}")

@@ -6,10 +6,12 @@ group of two nodes and, under load, powers off the node that runs the most of th
 killed at once). It measures when the node was marked NotReady and, for each release, how
 long the Service still sent requests to the dead pods (until no endpoint on the node was
 Ready, and until kube-proxy where the load runs stopped routing to them) and how many
-failed. Then, as the cluster admin who notices, it runs scripts/recover-node for each
-release and measures when each is whole again. Nobody acting is not waited out here: the
-dead pods would stay Terminating, holding their IPs, for good. The node is started afresh
-afterwards, so the group is whole for what comes next.
+failed. With `left_alone_s`, nobody acts for that long after the node is NotReady: it notes
+when the control plane evicted the dead pods (their 300 s `unreachable` toleration), what
+was left of each release at the end, the dead pods and the IPs they hold, and what their
+replacements did. Then, as the cluster admin who notices, it runs scripts/recover-node for
+each release and measures when each is whole again. The node is started afresh afterwards,
+so the group is whole for what comes next.
 """
 
 from __future__ import annotations
@@ -20,17 +22,30 @@ from dataclasses import dataclass, field
 
 from harness.chart.render import DEFAULT_RELEASE
 from harness.cluster.local import LocalCluster
-from harness.core.objects import is_ready
+from harness.core.objects import Obj, is_ready
 from harness.core.proc import run
 from harness.core.retry import WaitTimeout, wait_for
 from harness.core.tools import ROOT
 from harness.disruption.releases import Watched, busiest_node, installed, under_load
 from harness.ipool.scenarios import Rehearsal
+from harness.ops.recover_node import stuck_pods
 from harness.traffic.client import REQUEST_TIMEOUT_S
 
 RECOVER_NODE = ROOT / "scripts" / "recover-node"
 NOT_READY_TIMEOUT_S = 120.0
 POLL_S = 0.5
+
+
+@dataclass
+class LeftAlone:
+    """One release while nobody acted on its dead node."""
+
+    # seconds from the power-off until every pod on the dead node was marked for deletion
+    # (None: not within the wait)
+    evicted_seconds: float | None = None
+    ready_at_end: int = 0  # Ready pods when the wait ended
+    stuck: list[str] = field(default_factory=list)  # the dead node's pods, with their IPs
+    replacements: list[str] = field(default_factory=list)  # pods made since, and their state
 
 
 @dataclass
@@ -50,6 +65,8 @@ class DeadNode:
     # routing to the dead pods, each with when (seconds from the power-off) and why
     failed_after_routing_stopped: dict[str, list[str]] = field(default_factory=dict)
     recover_output: list[str] = field(default_factory=list)
+    left_alone_seconds: float = 0.0  # how long after NotReady nobody acted
+    left_alone: dict[str, LeftAlone] = field(default_factory=dict)  # kind -> what it did
 
 
 def _serving_on(rehearsal: Rehearsal, watched: Watched, node: str) -> bool:
@@ -73,11 +90,54 @@ def _routed_to(local: LocalCluster, ips: Sequence[str]) -> bool:
     return any(f"--to-destination {ip}:" in rules for ip in ips)
 
 
+def _pod_state(pod: Obj) -> str:
+    """`name: phase`, and why a pod that is not Ready waits."""
+    status = pod.get("status", {})
+    why = [f"gated by {g['name']}" for g in pod["spec"].get("schedulingGates") or []]
+    why += [
+        f"{c['type']} {c.get('reason', c['status'])}"
+        for c in status.get("conditions") or []
+        if c["type"] == "PodScheduled" and c["status"] != "True"
+    ]
+    ready = "Ready" if is_ready(pod) else status.get("phase", "Pending")
+    return f"{pod['metadata']['name']}: {'; '.join([ready, *why])}"
+
+
+def _left_alone(
+    rehearsal: Rehearsal, releases: Sequence[Watched], node: str, began: float, until: float
+) -> dict[str, LeftAlone]:
+    """Watch each release until `until` (a time.monotonic()) while nobody acts."""
+    before = {w.kind: {p["metadata"]["uid"] for p in w.pods(rehearsal)} for w in releases}
+    seen = {w.kind: LeftAlone() for w in releases}
+    pods: dict[str, list[Obj]] = {}
+    while True:
+        pods = {w.kind: w.pods(rehearsal) for w in releases}
+        for kind, found in pods.items():
+            dead = [p for p in found if p["spec"].get("nodeName") == node]
+            evicted = dead and all("deletionTimestamp" in p["metadata"] for p in dead)
+            if evicted and seen[kind].evicted_seconds is None:
+                seen[kind].evicted_seconds = round(time.monotonic() - began, 1)
+        if time.monotonic() >= until:
+            break
+        time.sleep(2.0)
+    for kind, found in pods.items():
+        seen[kind].ready_at_end = sum(1 for p in found if is_ready(p))
+        seen[kind].stuck = [str(pod) for pod in stuck_pods(found, node)]
+        seen[kind].replacements = [
+            _pod_state(p) for p in found if p["metadata"]["uid"] not in before[kind]
+        ]
+    return seen
+
+
 def dead_node_under_load(
-    local: LocalCluster, rehearsal: Rehearsal, kinds: Sequence[str], group: str
+    local: LocalCluster,
+    rehearsal: Rehearsal,
+    kinds: Sequence[str],
+    group: str,
+    left_alone_s: float = 0.0,
 ) -> DeadNode:
     """The module doc's death and recovery, for one release of each of `kinds` on the nodes
-    of `group`."""
+    of `group`; with `left_alone_s`, nobody acts that long after the node is NotReady."""
     kube = rehearsal.kube
     with installed(rehearsal, "dead-node", kinds) as releases:
         name = busiest_node(releases)
@@ -91,6 +151,7 @@ def dead_node_under_load(
         }
         # what -> seconds from the power-off until it was seen
         seen: dict[str, float] = {}
+        left: dict[str, LeftAlone] = {}
         output: list[str] = []
         try:
             with under_load(local, rehearsal, releases):
@@ -119,6 +180,9 @@ def dead_node_under_load(
                 except WaitTimeout as timeout:
                     raise WaitTimeout(f"{timeout}; seconds until seen: {seen}") from None
                 not_ready = seen["node"]
+                if left_alone_s:
+                    until = began + not_ready + left_alone_s
+                    left = _left_alone(rehearsal, releases, name, began, until)
                 recovering = round(time.monotonic() - began, 1)
                 for watched in releases:
                     done = kube.run(
@@ -149,4 +213,16 @@ def dead_node_under_load(
     }
     endpoints = {w.kind: seen[f"endpoints {w.kind}"] for w in releases}
     rules = {w.kind: seen[f"rules {w.kind}"] for w in releases}
-    return DeadNode(name, not_ready, recovering, releases, lost, endpoints, rules, late, output)
+    return DeadNode(
+        name,
+        not_ready,
+        recovering,
+        releases,
+        lost,
+        endpoints,
+        rules,
+        late,
+        output,
+        left_alone_s,
+        left,
+    )

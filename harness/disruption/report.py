@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.templates import render_template
-from harness.disruption.dead_node import DeadNode
+from harness.disruption.dead_node import DeadNode, LeftAlone
 from harness.disruption.drain import Drain
 from harness.disruption.releases import Watched
 from harness.ipool.recorder import Measurement
@@ -27,7 +27,8 @@ class Record:
     rate_per_s: float  # the load on each release's Service
     max_unavailable: int  # the chart's podDisruptionBudget.maxUnavailable
     drain: Drain
-    dead_node: DeadNode
+    dead_node: DeadNode  # scripts/recover-node as soon as the node is NotReady
+    left_alone: DeadNode | None = None  # the same, with nobody acting for a while first
 
 
 def _watched(data: Mapping[str, Any]) -> Watched:
@@ -37,12 +38,25 @@ def _watched(data: Mapping[str, Any]) -> Watched:
     return Watched(**fields)
 
 
+def _dead_node(data: Mapping[str, Any]) -> DeadNode:
+    fields = dict(data)
+    fields["releases"] = [_watched(w) for w in fields["releases"]]
+    left = fields.get("left_alone", {})
+    fields["left_alone"] = {kind: LeftAlone(**seen) for kind, seen in left.items()}
+    return DeadNode(**fields)
+
+
 def record_from_json(text: str) -> Record:
     data = json.loads(text)
-    drain, dead = data.pop("drain"), data.pop("dead_node")
+    drain = data.pop("drain")
     drain["releases"] = [_watched(w) for w in drain["releases"]]
-    dead["releases"] = [_watched(w) for w in dead["releases"]]
-    return Record(**data, drain=Drain(**drain), dead_node=DeadNode(**dead))
+    dead, left = data.pop("dead_node"), data.pop("left_alone", None)
+    return Record(
+        **data,
+        drain=Drain(**drain),
+        dead_node=_dead_node(dead),
+        left_alone=_dead_node(left) if left else None,
+    )
 
 
 def render_doc(record: Record) -> str:

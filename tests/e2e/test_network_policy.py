@@ -23,7 +23,7 @@ from harness.chart.render import DEFAULT_RELEASE, helm_chart_args
 from harness.cluster.addresses import NODE_IP
 from harness.cluster.local import LocalCluster
 from harness.cluster.node import Node
-from harness.core.proc import CommandError
+from harness.core.proc import CommandError, run
 from harness.core.retry import WaitTimeout, wait_for
 from harness.kube.client import Kube
 from tests.e2e.release import IMAGE, TIMEOUT
@@ -194,6 +194,14 @@ def test_the_policy_node_runs_kube_router_and_its_rules_hang_in_the_forward_chai
 ):
     assert policy_node.runs("kube-router")
     assert policy_node.enforces_policy()
+
+
+def test_the_host_holds_no_rule_and_no_ipset_of_kube_router(guarded: Guarded):
+    inside = guarded.node.namespaces.run_in_network("ipset", "list", "-name")
+    assert inside.split(), "kube-router made no ipset in the node's namespace"
+    assert "KUBE-ROUTER" not in run(["iptables-save"]).stdout
+    on_host = run(["ipset", "list", "-name"]).stdout.split()
+    assert not set(on_host) & set(inside.split()), on_host
 
 
 def test_pods_turn_and_stay_ready_behind_the_policy_so_the_kubelet_probes_get_through(
