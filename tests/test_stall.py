@@ -83,6 +83,36 @@ def test_starting_ready_and_terminating_pods_hold_nothing():
     assert held_pods(pods, events) == []
 
 
+def test_a_pod_on_a_node_marked_not_ready_holds_the_rollout_even_while_terminating():
+    events = [event(name, "NodeNotReady", "Node is not ready") for name in ("a", "b")]
+    pods = [
+        pod("a", node="n2", ready=False),
+        pod("b", node="n2", ready=False, deleting=True),
+        pod("c", node="n3"),
+    ]
+    assert held_pods(pods, events) == [
+        Held("a", "NodeNotReady", "its node n2 is not ready", "n2"),
+        Held("b", "NodeNotReady", "its node n2 is not ready", "n2"),
+    ]
+
+
+def test_a_pod_ready_again_after_its_node_came_back_holds_nothing():
+    events = [event("a", "NodeNotReady", "Node is not ready")]
+    assert held_pods([pod("a", node="n2")], events) == []
+
+
+def test_a_dead_node_stall_names_the_node_and_recover_node_besides_the_pool():
+    plan = Plan(kind="Deployment", replicas=3, peak_pods=4, pool="p", pool_size=3)
+    held = [
+        Held("app-old", "NodeNotReady", "its node n2 is not ready", "n2"),
+        Held("app-new", "FailedSchedulingIP", NO_IP),
+    ]
+    message = stall_message("deployment/app", 30, held, plan)
+    assert "pod app-old: NodeNotReady: its node n2 is not ready" in message
+    assert "scripts/recover-node n2" in message and "with its pool IP" in message
+    assert "\n" not in message
+
+
 def test_progress_changes_when_a_pod_becomes_ready_or_a_count_moves():
     workload = {"status": {"replicas": 3, "updatedReplicas": 1, "readyReplicas": 3}}
     before = fingerprint(workload, [pod("a", ready=False)])

@@ -7,7 +7,10 @@ pods and their events every few seconds. A rollout has stalled when nothing of i
 `stall_seconds` (no pod created, gone, scheduled, started or Ready, no replica count moved)
 and a pod is held by something that will not pass by itself; the error then names the pod,
 the reason with the platform's or the kubelet's own text, and for a pool the rollout plan's
-numbers and the ways out.
+numbers and the ways out. A pod whose node stopped answering (the control plane's
+`NodeNotReady` event on the pod, which a namespace operator may read) holds a rollout too,
+even while it is terminating: it stays until the node is back or its pods are deleted by
+force, so the error names the node and scripts/recover-node.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ STUCK_CONTAINER_REASONS = (
     "InvalidImageName",
 )
 IP_REASON = "FailedSchedulingIP"  # the IP-pool platform's event
+# The node lifecycle controller's event on each pod of a node it marks NotReady.
+NODE_REASON = "NodeNotReady"
 WAYS_OUT = (
     "ways out: workload.kind=StatefulSet (replaces pods one at a time), one spare IP in the "
     "pool (ipool.size=replicaCount+1), or scripts/rollout-two-phase"
@@ -51,6 +56,7 @@ class Held:
     pod: str
     reason: str
     message: str
+    node: str = ""  # with NODE_REASON: the node that stopped answering
 
     def __str__(self) -> str:
         return f"pod {self.pod}: {self.reason}: {self.message}"
@@ -66,13 +72,18 @@ def _latest_event(events: Sequence[Obj], uid: str, reasons: Sequence[str]) -> Ob
 
 
 def held_pods(pods: Sequence[Obj], events: Sequence[Obj]) -> list[Held]:
-    """The pods (not terminating) held by something that does not pass by itself."""
+    """The pods held by something that does not pass by itself: a terminating pod only by
+    its dead node."""
     held = []
     for pod in pods:
-        if "deletionTimestamp" in pod["metadata"]:
-            continue
         name, uid = pod["metadata"]["name"], pod["metadata"]["uid"]
         status = pod.get("status", {})
+        node = pod.get("spec", {}).get("nodeName")
+        if node and not is_ready(pod) and _latest_event(events, uid, (NODE_REASON,)):
+            held.append(Held(name, NODE_REASON, f"its node {node} is not ready", node))
+            continue
+        if "deletionTimestamp" in pod["metadata"]:
+            continue
         waiting = [
             s["state"]["waiting"]
             for s in status.get("containerStatuses", [])
@@ -122,6 +133,13 @@ def stall_message(resource: str, seconds: float, held: Sequence[Held], plan: Pla
             "the new pod: check ipool.size against the pool"
         )
         parts.append(WAYS_OUT)
+    dead = sorted({h.node for h in held if h.reason == NODE_REASON})
+    if dead:
+        parts.append(
+            f"a pod on a node that stopped answering stays, with its pool IP, until the node"
+            f" is back; if {' and '.join(dead)} will not come back, a cluster admin runs"
+            f" scripts/recover-node {dead[0]} (README: A node died), then run this command again"
+        )
     return "; ".join(parts)
 
 
