@@ -29,10 +29,13 @@ from harness.core.tools import ROOT
 from harness.disruption.releases import Watched, busiest_node, installed, under_load
 from harness.ipool.scenarios import Rehearsal
 from harness.ops.recover_node import stuck_pods
+from harness.ops.stall import NODE_REASON, held_pods
 from harness.traffic.client import REQUEST_TIMEOUT_S
 
 RECOVER_NODE = ROOT / "scripts" / "recover-node"
 NOT_READY_TIMEOUT_S = 120.0
+# The control plane records NodeNotReady on each pod just after it marks the node NotReady.
+POD_EVENTS_TIMEOUT_S = 30.0
 POLL_S = 0.5
 
 
@@ -65,6 +68,8 @@ class DeadNode:
     # routing to the dead pods, each with when (seconds from the power-off) and why
     failed_after_routing_stopped: dict[str, list[str]] = field(default_factory=dict)
     recover_output: list[str] = field(default_factory=list)
+    # kind -> what a rollout's stall watch (harness.ops.stall) reads of the dead node's pods
+    held_by_dead_node: dict[str, list[str]] = field(default_factory=dict)
     left_alone_seconds: float = 0.0  # how long after NotReady nobody acted
     left_alone: dict[str, LeftAlone] = field(default_factory=dict)  # kind -> what it did
 
@@ -88,6 +93,21 @@ def _routed_to(local: LocalCluster, ips: Sequence[str]) -> bool:
     Service traffic to any of `ips`."""
     rules = run(local.namespaces.enter(["iptables-save", "-t", "nat"])).stdout
     return any(f"--to-destination {ip}:" in rules for ip in ips)
+
+
+def _held_by_node(rehearsal: Rehearsal, watched: Watched, node: str) -> list[str]:
+    """Wait until a stall watch would name every pod of `watched` on `node` as held by its
+    dead node, as a rollout meeting them would; what it reads."""
+
+    def held() -> list[str] | None:
+        pods = watched.pods(rehearsal)
+        on_node = {p["metadata"]["name"] for p in pods if p["spec"].get("nodeName") == node}
+        events = rehearsal.kube.objects("events", watched.namespace)
+        found = [h for h in held_pods(pods, events) if h.reason == NODE_REASON]
+        return [str(h) for h in found] if {h.pod for h in found} >= on_node else None
+
+    what = f"{NODE_REASON} on the pods of {watched.kind} on {node}"
+    return wait_for(held, what, POD_EVENTS_TIMEOUT_S, 1.0)
 
 
 def _pod_state(pod: Obj) -> str:
@@ -151,6 +171,7 @@ def dead_node_under_load(
         }
         # what -> seconds from the power-off until it was seen
         seen: dict[str, float] = {}
+        held: dict[str, list[str]] = {}
         left: dict[str, LeftAlone] = {}
         output: list[str] = []
         try:
@@ -180,6 +201,10 @@ def dead_node_under_load(
                 except WaitTimeout as timeout:
                     raise WaitTimeout(f"{timeout}; seconds until seen: {seen}") from None
                 not_ready = seen["node"]
+                held = {
+                    w.kind: _held_by_node(rehearsal, w, name) if lost[w.kind] else []
+                    for w in releases
+                }
                 if left_alone_s:
                     until = began + not_ready + left_alone_s
                     left = _left_alone(rehearsal, releases, name, began, until)
@@ -223,6 +248,7 @@ def dead_node_under_load(
         rules,
         late,
         output,
+        held,
         left_alone_s,
         left,
     )

@@ -123,6 +123,15 @@ def test_the_service_stops_sending_to_a_dead_nodes_pods_once_the_node_is_not_rea
 
 
 @pytest.mark.parametrize("kind", WORKLOAD_KINDS)
+def test_a_rollout_meeting_a_dead_nodes_pods_would_name_the_node_and_stop_early(
+    dead_node: DeadNode, kind: str
+):
+    held = dead_node.held_by_dead_node[kind]
+    assert len(held) == dead_node.pods_lost[kind], held
+    assert all(f"NodeNotReady: its node {dead_node.node} is not ready" in h for h in held), held
+
+
+@pytest.mark.parametrize("kind", WORKLOAD_KINDS)
 def test_recover_node_brings_the_release_back_whole_within_its_pool(dead_node: DeadNode, kind: str):
     watched = _released(dead_node.releases, kind)
     measured = watched.measurement
