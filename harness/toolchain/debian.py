@@ -30,6 +30,8 @@ PACKAGES: Mapping[str, str] = {
     "iptables": "1.8.9-2",
     # kube-router, the nodes' NetworkPolicy engine, keeps the peers a policy names in ipsets.
     "ipset": "7.17-1",
+    # Signs and verifies chart releases (helm's provenance takes a GPG key).
+    "gnupg": "2.2.40-1.1+deb12u2",
     # The image registry the local node pulls the app from (distribution, htpasswd auth).
     "docker-registry": "2.8.2+ds1-1",
 }

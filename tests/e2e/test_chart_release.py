@@ -1,0 +1,130 @@
+"""scripts/release-chart against a real OCI registry: the local cluster's (Debian's
+docker-registry, htpasswd auth, plain HTTP on loopback), with a GPG key made for the run
+and never kept. Each run pushes under a repository of its own, so runs never meet.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.chart.render import CHART_DIR
+from harness.cluster.local import LocalCluster
+from harness.cluster.registry import USERNAME
+from harness.core.proc import run
+from harness.core.tools import ROOT, tool_path
+from harness.ops import cli
+from harness.ops.release_chart import Release, last_release, release_chart
+
+pytestmark = [pytest.mark.e2e, pytest.mark.node_shares(0)]
+
+SIGNER = "dfa-release-e2e@example.invalid"
+
+
+def _git(repo: Path, *args: str) -> None:
+    identity = ["-c", "user.name=e2e", "-c", f"user.email={SIGNER}"]
+    subprocess.run(["git", "-C", str(repo), *identity, *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A signing key made now: (its secret keyring, its public keyring), legacy format."""
+    home = tmp_path_factory.mktemp("gnupg")
+    home.chmod(0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
+    run([*gpg, "--quick-gen-key", SIGNER, "ed25519", "sign", "never"])
+    secret, public = home / "secring.gpg", home / "pubring.kbx.gpg"
+    secret.write_bytes(subprocess.run([*gpg, "--export-secret-keys"], capture_output=True).stdout)
+    public.write_bytes(subprocess.run([*gpg, "--export"], capture_output=True).stdout)
+    return secret, public
+
+
+@pytest.fixture(scope="module")
+def logged_in(
+    local_cluster: LocalCluster | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """helm logged in to the cluster's registry (a registry config of the module's own);
+    the oci:// place this run releases to."""
+    if local_cluster is None:
+        pytest.skip("releases go to the local cluster's registry")
+    host = local_cluster.registry_address
+    config = tmp_path_factory.mktemp("helm-registry") / "config.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HELM_REGISTRY_CONFIG", str(config))
+        login = [tool_path("helm"), "registry", "login", host, "--plain-http"]
+        run(
+            [*login, "--username", USERNAME, "--password-stdin"],
+            input=local_cluster.node.registry.password,
+        )
+        yield f"oci://{host}/e2e-{secrets.token_hex(3)}/charts"
+
+
+@pytest.fixture
+def release(tmp_path: Path, keys: tuple[Path, Path], logged_in: str) -> Release:
+    """The chart, copied into a git repository of its own and committed, to release."""
+    chart = tmp_path / "repo" / CHART_DIR.name
+    shutil.copytree(CHART_DIR, chart)
+    _git(chart.parent, "init", "-q")
+    _git(chart.parent, "add", ".")
+    _git(chart.parent, "commit", "-qm", "the chart")
+    return Release(chart, logged_in, SIGNER, keys[0], plain_http=True)
+
+
+def _bump(release: Release, version: str) -> None:
+    metadata = yaml.safe_load((release.chart / "Chart.yaml").read_text())
+    metadata["version"] = version
+    (release.chart / "Chart.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False))
+    _git(release.chart.parent, "commit", "-qam", f"chart {version}")
+
+
+def test_a_release_pushes_the_signed_chart_and_helm_pull_verify_passes(
+    release: Release, keys: tuple[Path, Path], tmp_path: Path
+):
+    _bump(release, "0.8.0-e2e.1")
+    digest = release_chart(tool_path("helm"), release)
+
+    pull = [tool_path("helm"), "pull", release.reference, "--version", "0.8.0-e2e.1"]
+    pulled = run([*pull, "--plain-http", "--verify", "--keyring", keys[1], "-d", tmp_path])
+    said = pulled.stdout + pulled.stderr
+    assert f"Digest: {digest}" in said, said
+    assert f"Signed by: {SIGNER}" in said and "Chart Hash Verified" in said, said
+    assert (tmp_path / "dummy-flask-app-0.8.0-e2e.1.tgz.prov").is_file()
+
+
+def test_the_same_version_twice_is_refused_and_a_bumped_one_goes_out(release: Release):
+    _bump(release, "0.8.0-e2e.2")
+    release_chart(tool_path("helm"), release)
+
+    with pytest.raises(cli.Refused, match=r"0\.8\.0-e2e\.2 is not above 0\.8\.0-e2e\.2"):
+        release_chart(tool_path("helm"), release)
+    _bump(release, "0.8.0-e2e.3")
+    release_chart(tool_path("helm"), release)
+    assert last_release(tool_path("helm"), release) == "0.8.0-e2e.3"
+
+
+def test_a_registry_that_refuses_the_caller_is_named_with_the_login_command(
+    release: Release, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HELM_REGISTRY_CONFIG", str(tmp_path / "nobody.json"))
+    host = release.registry.removeprefix("oci://").split("/")[0]
+    with pytest.raises(cli.Forbidden, match=f"helm registry login {host}"):
+        release_chart(tool_path("helm"), release)
+
+
+def test_an_unreachable_registry_is_named_and_nothing_is_packaged(release: Release):
+    nowhere = replace(release, registry="oci://127.0.0.1:1/charts")
+    with pytest.raises(cli.OperatorError, match=r"127\.0\.0\.1:1.*connection refused"):
+        release_chart(tool_path("helm"), nowhere)
+
+
+def test_the_script_says_what_it_would_push_with_dry_run(release: Release, keys: tuple[Path, Path]):
+    script = [ROOT / "scripts" / "release-chart", "--key", SIGNER, "--keyring", keys[0]]
+    done = run([*script, "--registry", release.registry, "--plain-http", "--dry-run"])
+    assert "would run: helm push <the package>" in done.stdout, done.stdout
