@@ -18,6 +18,7 @@ from harness.ops.release_chart import (
     Release,
     check_app_version,
     check_bumped,
+    check_changelog,
     check_committed,
     check_key,
     version_key,
@@ -104,3 +105,11 @@ def test_a_missing_keyring_is_refused_with_the_export_command(tmp_path: Path):
         cli.Refused, match=re.escape("gpg --export-secret-keys ops@example.invalid")
     ):
         check_key(release)
+
+
+def test_a_version_the_changelog_has_no_entry_for_is_refused_saying_what_to_add(chart: Path):
+    check_changelog(chart, yaml.safe_load((chart / "Chart.yaml").read_text())["version"])
+    with pytest.raises(
+        cli.Refused, match=re.escape("no entry for version 9.9.9: add a `## 9.9.9`")
+    ):
+        check_changelog(chart, "9.9.9")

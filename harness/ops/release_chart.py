@@ -1,11 +1,12 @@
 """Release the chart: check it, package it, sign it and push it to an OCI registry.
 
     scripts/release-chart --key NAME --keyring FILE [--registry oci://HOST/PATH]
-                          [--plain-http] [--dry-run]
+                          [--chart DIR] [--plain-http] [--dry-run]
 
 1. refuses a chart with changes git has not committed: a release is a commit's chart;
 2. refuses an `appVersion` that is not the image the chart runs by default (values.yaml's
-   `image.tag`, when set, and the `artifacthub.io/images` annotation must name it);
+   `image.tag`, when set, and the `artifacthub.io/images` annotation must name it), and a
+   `version` that CHANGELOG.md has no entry for;
 3. asks the registry for the chart's newest version (`helm show chart --devel`: pre-releases
    count) and refuses a `version` that is not above it; a chart the registry has never held
    is a first release;
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from harness.chart import changelog
 from harness.chart.render import CHART_DIR
 from harness.core.proc import CommandError, run
 from harness.ops import cli
@@ -107,6 +109,20 @@ def check_app_version(chart: Path) -> None:
         )
 
 
+def check_changelog(chart: Path, version: str) -> None:
+    """Refused unless the chart's CHANGELOG.md says what this version changed."""
+    try:
+        entries = changelog.read(chart / "CHANGELOG.md").get(version)
+    except (OSError, changelog.ChangelogError) as error:
+        raise cli.Refused(f"{chart.name}/CHANGELOG.md: {error}") from None
+    if not entries:
+        raise cli.Refused(
+            f"{chart.name}/CHANGELOG.md has no entry for version {version}: add a"
+            f" `## {version}` section with what changed (and the same in Chart.yaml's"
+            " artifacthub.io/changes) first"
+        )
+
+
 def last_release(helm: Path, release: Release) -> str | None:
     """The newest version of the chart the registry holds; None when it holds none."""
     done = run(
@@ -174,6 +190,7 @@ def release_chart(helm: Path, release: Release, dry_run: bool = False) -> str | 
     check_committed(release.chart)
     check_app_version(release.chart)
     version = str(release.metadata["version"])
+    check_changelog(release.chart, version)
     last = last_release(helm, release)
     check_bumped(version, last)
     print(f"releasing {release.reference}:{version} (last release: {last or 'none'})")
@@ -204,6 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"where to push (default {DEFAULT_REGISTRY})",
     )
     parser.add_argument(
+        "--chart",
+        type=Path,
+        default=CHART_DIR,
+        metavar="DIR",
+        help="the chart directory, in a git checkout (default: charts/dummy-flask-app here)",
+    )
+    parser.add_argument(
         "--plain-http", action="store_true", help="the registry speaks HTTP, not HTTPS"
     )
     parser.add_argument(
@@ -216,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> None:
         helm = cli.helm_tool()
         cli.report_tools(helm)
-        release = Release(CHART_DIR, args.registry, args.key, args.keyring, args.plain_http)
+        release = Release(args.chart, args.registry, args.key, args.keyring, args.plain_http)
         release_chart(helm.path, release, args.dry_run)
 
     return cli.run_main(name, body)

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from harness.chart import values_doc
+from harness.chart import changelog, values_doc
 from harness.chart.render import CHART_DIR
 
 CHART = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
@@ -94,3 +94,29 @@ def test_the_values_table_shows_scalars_plainly_and_maps_and_lists_as_one_line_y
         "`[{name: key, port: '80'}]` |",
         "`{requests: {cpu: 100m}, drop: [ALL]}` |",
     ]
+
+
+def test_the_changelog_lists_every_version_newest_first_the_charts_own_on_top():
+    versions = list(changelog.read(CHART_DIR / "CHANGELOG.md"))
+    assert versions[0] == CHART["version"]
+    keys = [tuple(int(n) for n in v.split("-")[0].split(".")) for v in versions]
+    assert keys == sorted(keys, reverse=True) and len(set(keys)) == len(keys), versions
+
+
+def test_the_changes_annotation_is_the_changelogs_entries_for_the_charts_version():
+    entries = changelog.read(CHART_DIR / "CHANGELOG.md")[CHART["version"]]
+    annotation = yaml.safe_load(CHART["annotations"]["artifacthub.io/changes"])
+    assert entries, "the chart's version has no entry in CHANGELOG.md"
+    assert annotation == changelog.changes_annotation(entries)
+
+
+def test_the_license_annotation_names_the_repositorys_license():
+    first_line = (CHART_DIR.parents[1] / "LICENSE").read_text().splitlines()[0]
+    assert first_line == f"{CHART['annotations']['artifacthub.io/license']} License"
+
+
+def test_a_changelog_entry_without_a_known_kind_is_refused_naming_its_line(tmp_path):
+    bad = tmp_path / "CHANGELOG.md"
+    bad.write_text("# x\n\n## 1.0.0\n\n- Improved: things\n")
+    with pytest.raises(changelog.ChangelogError, match=r"CHANGELOG\.md:5: an entry starts with"):
+        changelog.read(bad)
