@@ -20,6 +20,7 @@ from harness.core.proc import run
 from harness.core.tools import ROOT, tool_path
 from harness.ops import cli, deploy, kubeconfig
 from harness.ops.chartref import chart_version
+from tests.support.signing import change_after_signing, make_key
 from tests.test_scripts import run_script
 
 
@@ -191,6 +192,69 @@ def test_a_version_that_the_chart_directory_is_not_is_refused_saying_how():
     assert done.returncode == cli.Exit.REFUSED
     assert "--version 0.1.0: the chart in" in done.stderr
     assert "give --chart REPO/NAME or oci://… with it" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The chart packaged four ways (signed; changed after signing; signed by another key;
+    unsigned) and the release key's public keyring ("keyring")."""
+    work = tmp_path_factory.mktemp("signed")
+    secret, public = make_key(work / "release-key", "release@example.invalid")
+    stranger, _ = make_key(work / "stranger-key", "stranger@example.invalid")
+    chart = ROOT / "charts" / "dummy-flask-app"
+    made = {"keyring": public}
+    for name, key, keyring in (
+        ("signed", "release@example.invalid", secret),
+        ("changed", "release@example.invalid", secret),
+        ("stranger", "stranger@example.invalid", stranger),
+        ("unsigned", None, None),
+    ):
+        sign = ["--sign", "--key", key, "--keyring", str(keyring)] if key else []
+        run([str(tool_path("helm")), "package", str(chart), *sign, "-d", str(work / name)])
+        [made[name]] = (work / name).glob("*.tgz")
+    change_after_signing(made["changed"])
+    return made
+
+
+def _deploy_verified(package: Path, keyring: Path):
+    return run_script(
+        "deploy",
+        "--dry-run",
+        "-n",
+        "opseng",
+        "--chart",
+        str(package),
+        "--verify",
+        "--keyring",
+        str(keyring),
+    )
+
+
+def test_a_packaged_chart_signed_by_a_key_of_the_keyring_passes_verify(signed):
+    done = _deploy_verified(signed["signed"], signed["keyring"])
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "variant, reason",
+    [
+        ("changed", "it was changed after it was signed"),
+        ("stranger", "it is signed by a key that is not in --keyring"),
+        ("unsigned", "it has no provenance file (.prov): nobody signed it"),
+    ],
+)
+def test_a_packaged_chart_that_fails_verify_is_refused_in_one_line(signed, variant, reason):
+    done = _deploy_verified(signed[variant], signed["keyring"])
+    assert done.returncode == cli.Exit.REFUSED, done.stderr
+    [error] = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert f"--verify: {signed[variant]} fails verification against" in error
+    assert reason in error
+
+
+def test_verify_of_a_chart_directory_is_refused_since_nothing_signs_a_directory():
+    done = run_script("deploy", "--dry-run", "--verify")
+    assert done.returncode == cli.Exit.REFUSED
+    assert "carries no signature; give a packaged chart" in done.stderr
 
 
 def test_a_chart_reference_that_is_nothing_helm_can_fetch_is_refused():

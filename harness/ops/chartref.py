@@ -9,16 +9,18 @@ earlier chart without a git checkout: `--chart oci://… --version 0.6.0`.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from harness.chart.render import CHART_DIR
-from harness.core.proc import run
+from harness.core.proc import CommandError, run
 from harness.ops.cli import Refused
 
 
@@ -27,11 +29,54 @@ def chart_version(chart: Path) -> str:
     return str(yaml.safe_load((chart / "Chart.yaml").read_text())["version"])
 
 
+# helm's words for each way a chart fails `--verify`, and what they mean to an operator.
+_VERIFY_FAILURES = (
+    ("sha256 sum does not match", "it was changed after it was signed"),
+    ("signature made by unknown entity", "it is signed by a key that is not in --keyring"),
+    ("provenance", "it has no provenance file (.prov): nobody signed it"),
+)
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """The chart options of a command: --chart, --version, --verify, --keyring, --plain-http."""
+
+    reference: str | None = None
+    version: str | None = None
+    verify: bool = False
+    keyring: Path | None = None
+    plain_http: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ChartSource:
+        return cls(args.chart, args.version, args.verify, args.keyring, args.plain_http)
+
+    def verify_flags(self) -> list[str]:
+        if not self.verify:
+            return []
+        return ["--verify", *(["--keyring", str(self.keyring)] if self.keyring else [])]
+
+
+def verification_failure(source: ChartSource, what: str, error: CommandError) -> Refused | None:
+    """The one line for a chart that fails `--verify`, or None for any other failure."""
+    said = error.stderr + error.stdout
+    for words, meaning in _VERIFY_FAILURES:
+        if source.verify and words in said:
+            keyring = source.keyring or "the default keyring (~/.gnupg/pubring.gpg)"
+            return Refused(
+                f"--verify: {what} fails verification against {keyring}: {meaning}; nothing"
+                " was installed"
+            )
+    return None
+
+
 @contextlib.contextmanager
-def local_chart(reference: str | None, version: str | None, helm: Path) -> Iterator[Path]:
-    """For the `with` block, the chart `reference` names (this checkout's when None) as a
-    directory or .tgz helm takes; `version` is the chart version a repository or registry
-    is asked for, and must match a chart on disk."""
+def local_chart(source: ChartSource, helm: Path) -> Iterator[Path]:
+    """For the `with` block, the chart `source` names (this checkout's when no reference) as
+    a directory or .tgz helm takes; its version is the one a repository or registry is asked
+    for, and must match a chart on disk. With `verify`, a packaged chart must carry a
+    provenance file signed by a key of `keyring`."""
+    reference, version = source.reference, source.version
     path = CHART_DIR if reference is None else Path(reference)
     if path.is_dir():
         if version is not None and version != chart_version(path):
@@ -39,11 +84,20 @@ def local_chart(reference: str | None, version: str | None, helm: Path) -> Itera
                 f"--version {version}: the chart in {path} is {chart_version(path)}; to install"
                 " another version give --chart REPO/NAME or oci://… with it"
             )
+        if source.verify:
+            raise Refused(
+                f"--verify: the chart directory {path} carries no signature; give a packaged"
+                " chart (.tgz with its .prov next to it) or oci://…"
+            )
         yield path
         return
     if path.is_file():
         if version is not None:
             raise Refused(f"--version {version}: {path} is a packaged chart of its own version")
+        if source.verify:
+            _checked(
+                source, str(path), [str(helm), "verify", str(path), *source.verify_flags()[1:]]
+            )
         yield path
         return
     if reference is None or "/" not in reference:
@@ -53,8 +107,19 @@ def local_chart(reference: str | None, version: str | None, helm: Path) -> Itera
         )
     with tempfile.TemporaryDirectory(prefix="dfa-chart-") as folder:
         pull = [str(helm), "pull", reference, "--untar", "--untardir", folder]
+        pull += [*(["--version", version] if version else []), *source.verify_flags()]
+        pull += ["--plain-http"] if source.plain_http else []
         print(f"fetching chart {reference} {version or '(newest)'}", file=sys.stderr, flush=True)
-        run([*pull, *(["--version", version] if version else [])])
+        _checked(source, f"{reference} {version or '(newest)'}", pull)
         (fetched,) = [entry for entry in Path(folder).iterdir() if entry.is_dir()]
         print(f"chart {fetched.name} {chart_version(fetched)}", file=sys.stderr, flush=True)
         yield fetched
+
+
+def _checked(source: ChartSource, what: str, command: list[str]) -> None:
+    try:
+        run(command)
+    except CommandError as error:
+        if (refused := verification_failure(source, what, error)) is not None:
+            raise refused from None
+        raise

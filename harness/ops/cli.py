@@ -198,6 +198,22 @@ def add_values_arguments(parser: argparse.ArgumentParser) -> None:
         help="the chart version to take from a repository or OCI registry (default: newest)",
     )
     parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="install only a packaged chart whose provenance (.prov) a key of --keyring signed",
+    )
+    parser.add_argument(
+        "--keyring",
+        type=Path,
+        metavar="FILE",
+        help="public keys for --verify (default: helm's, ~/.gnupg/pubring.gpg)",
+    )
+    parser.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="the chart's OCI registry speaks HTTP, not HTTPS",
+    )
+    parser.add_argument(
         "--values",
         "-f",
         action="append",

@@ -310,7 +310,7 @@ def described(args: argparse.Namespace, helm: Path) -> Iterator[DeployRequest]:
     (harness.ops.chartref). Its --timeout starts now."""
     with (
         kubeconfig.selected(args.namespace, args.kubeconfig, args.kube_context) as namespace,
-        chartref.local_chart(args.chart, args.version, helm) as chart,
+        chartref.local_chart(chartref.ChartSource.from_args(args), helm) as chart,
     ):
         yield DeployRequest(
             release=args.release,

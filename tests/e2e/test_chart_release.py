@@ -21,7 +21,8 @@ from harness.cluster.registry import USERNAME
 from harness.core.proc import run
 from harness.core.tools import ROOT, tool_path
 from harness.ops import cli
-from harness.ops.release_chart import Release, last_release, release_chart
+from harness.ops.release_chart import Release, last_release, package, push, release_chart
+from tests.support.signing import change_after_signing, make_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node_shares(0)]
 
@@ -35,15 +36,8 @@ def _git(repo: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A signing key made now: (its secret keyring, its public keyring), legacy format."""
-    home = tmp_path_factory.mktemp("gnupg")
-    home.chmod(0o700)
-    gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
-    run([*gpg, "--quick-gen-key", SIGNER, "ed25519", "sign", "never"])
-    secret, public = home / "secring.gpg", home / "pubring.kbx.gpg"
-    secret.write_bytes(subprocess.run([*gpg, "--export-secret-keys"], capture_output=True).stdout)
-    public.write_bytes(subprocess.run([*gpg, "--export"], capture_output=True).stdout)
-    return secret, public
+    """The release key: (its secret keyring, its public keyring)."""
+    return make_key(tmp_path_factory.mktemp("gnupg"), SIGNER)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +75,9 @@ def _bump(release: Release, version: str) -> None:
     metadata = yaml.safe_load((release.chart / "Chart.yaml").read_text())
     metadata["version"] = version
     (release.chart / "Chart.yaml").write_text(yaml.safe_dump(metadata, sort_keys=False))
+    changes = release.chart / "CHANGELOG.md"
+    title, _, rest = changes.read_text().partition("\n## ")
+    changes.write_text(f"{title}\n## {version}\n\n- Changed: an e2e release.\n\n## {rest}")
     _git(release.chart.parent, "commit", "-qam", f"chart {version}")
 
 
@@ -125,6 +122,83 @@ def test_an_unreachable_registry_is_named_and_nothing_is_packaged(release: Relea
 
 
 def test_the_script_says_what_it_would_push_with_dry_run(release: Release, keys: tuple[Path, Path]):
-    script = [ROOT / "scripts" / "release-chart", "--key", SIGNER, "--keyring", keys[0]]
-    done = run([*script, "--registry", release.registry, "--plain-http", "--dry-run"])
+    script = [ROOT / "scripts" / "release-chart", "--chart", release.chart, "--key", SIGNER]
+    flags = ["--keyring", keys[0], "--registry", release.registry, "--plain-http", "--dry-run"]
+    done = run([*script, *flags])
     assert "would run: helm push <the package>" in done.stdout, done.stdout
+
+
+# --- installing from the registry, verified -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another key's secret keyring: a signature nobody asked for."""
+    return make_key(tmp_path_factory.mktemp("stranger"), "stranger@example.invalid")[0]
+
+
+@pytest.fixture(scope="module")
+def published(
+    keys: tuple[Path, Path], stranger: Path, logged_in: str, tmp_path_factory
+) -> dict[str, str]:
+    """The chart in the registry four ways, each under a path of its own: signed by the
+    release key, changed after signing (its .prov kept), signed by a stranger, unsigned.
+    Name -> its oci:// reference."""
+    work = tmp_path_factory.mktemp("published")
+    chart = work / CHART_DIR.name
+    shutil.copytree(CHART_DIR, chart)
+    helm = tool_path("helm")
+    refs = {}
+    for name in ("signed", "changed", "stranger", "unsigned"):
+        out = work / name
+        out.mkdir()
+        release = Release(chart, f"{logged_in}-{name}", SIGNER, keys[0], plain_http=True)
+        if name == "stranger":
+            release = replace(release, key="stranger@example.invalid", keyring=stranger)
+        if name == "unsigned":
+            run([helm, "package", chart, "-d", out])
+            [packaged] = out.glob("*.tgz")
+        else:
+            packaged = package(helm, release, out)
+        if name == "changed":
+            change_after_signing(packaged)
+        push(helm, release, packaged)
+        refs[name] = release.reference
+    return refs
+
+
+def _deploy(namespace: str, reference: str, keyring: Path, *extra: str):
+    script = [ROOT / "scripts" / "deploy", "-n", namespace, "--chart", reference]
+    flags = ["--plain-http", "--verify", "--keyring", keyring, "--timeout", "3m", *extra]
+    return run([*script, *flags], check=False, timeout=240)
+
+
+def test_a_verified_release_from_the_registry_installs_and_passes_helm_test(
+    published: dict[str, str], keys: tuple[Path, Path], namespaces, kube
+):
+    namespace = namespaces()
+    done = _deploy(namespace, published["signed"], keys[1])
+    assert done.returncode == 0, done.stderr
+    tested = kube.helm("test", "dummy-flask-app", "--namespace", namespace)
+    assert "Phase:          Succeeded" in tested.stdout, tested.stdout
+
+
+@pytest.mark.parametrize(
+    "variant, reason",
+    [
+        ("changed", "it was changed after it was signed"),
+        ("stranger", "it is signed by a key that is not in --keyring"),
+        ("unsigned", "it has no provenance file (.prov): nobody signed it"),
+    ],
+)
+def test_a_chart_that_fails_verification_is_refused_in_one_line_and_nothing_is_installed(
+    published: dict[str, str], keys: tuple[Path, Path], namespaces, kube, variant, reason
+):
+    namespace = namespaces()
+    done = _deploy(namespace, published[variant], keys[1])
+
+    assert done.returncode == cli.Exit.REFUSED, done.stderr
+    [error] = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert f"--verify: {published[variant]} (newest) fails verification" in error
+    assert reason in error and "nothing was installed" in error
+    assert kube.objects("secrets", namespace, "owner=helm") == [], "helm stored a release"
