@@ -18,6 +18,7 @@ from harness.chart.render import CHART_DIR, ci_values_files
 from harness.core.proc import run
 from harness.core.tools import ROOT, tool_env, tool_path
 from harness.toolchain.gotools import CT, HELM, HELM3
+from tests.support.chart_history import ChartHistory
 
 pytestmark = pytest.mark.lint
 
@@ -126,3 +127,48 @@ def test_ct_lint_fails_on_a_broken_chart(
             break
     else:
         pytest.fail(f"{expected!r} not in any of {len(outputs)} ct runs:\n" + outputs[-1])
+
+
+# --- ct's version-increment check, against the last release -------------------------------
+
+LAST_RELEASE_BRANCH = "last-release"
+
+
+@pytest.fixture
+def since_last_release(tmp_path: Path) -> tuple[Path, str]:
+    """A clone holding this working tree's chart, with `origin/last-release` at the last
+    commit of the chart's previous version: (the clone, that version). ct.yaml leaves the
+    check off for `ct lint --all`, since a fresh clone has no such branch; this makes one."""
+    past = ChartHistory().previous()
+    if past is None or past.version == ChartHistory().working_version():
+        pytest.skip(f"no earlier chart version to compare with ({past})")
+    clone = tmp_path / "repo"
+    run(["git", "clone", "--quiet", str(ROOT), str(clone)])
+    shutil.rmtree(clone / "charts" / CHART.name)
+    shutil.copytree(CHART, clone / "charts" / CHART.name)
+    ref = f"refs/remotes/origin/{LAST_RELEASE_BRANCH}"
+    run(["git", "-C", str(clone), "update-ref", ref, past.commit])
+    return clone, past.version
+
+
+def ct_version_check(repo: Path) -> subprocess.CompletedProcess[str]:
+    """`ct lint` of the charts changed since the last release, with its version check."""
+    flags = ["--target-branch", LAST_RELEASE_BRANCH, "--check-version-increment"]
+    command = [tool_path(CT.name), "lint", "--config", "ct.yaml", "--remote", "origin", *flags]
+    return run(command, cwd=repo, env=tool_env(HELM.name), check=False)
+
+
+def test_ct_finds_the_chart_version_above_the_last_release(since_last_release):
+    clone, _ = since_last_release
+    done = ct_version_check(clone)
+    assert done.returncode == 0 and "All charts linted successfully" in done.stdout, (
+        done.stdout + done.stderr
+    )
+
+
+def test_ct_refuses_a_changed_chart_still_at_the_last_releases_version(since_last_release):
+    clone, last = since_last_release
+    _edit_chart_yaml(clone / "charts" / CHART.name, lambda chart: chart.update(version=last))
+    done = ct_version_check(clone)
+    assert done.returncode != 0
+    assert "chart version not ok. Needs a version bump!" in done.stdout + done.stderr
