@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.chart.signing import make_key
 from harness.core.proc import run
 from harness.core.tools import ROOT, tool_path
 from harness.ops import cli, deploy, kubeconfig
 from harness.ops.chartref import chart_version
-from tests.support.signing import change_after_signing, make_key
+from tests.support.signing import change_after_signing
 from tests.test_scripts import run_script
 
 

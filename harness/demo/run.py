@@ -8,7 +8,11 @@ It deploys into the project's local cluster (harness.cluster), which it starts w
 leaves running for a look around; `python -m harness.cluster down` stops it. There the app
 really runs: the image is built from the Dockerfile, pushed as 1.0.0 and 1.5.0 to the
 cluster's registry, pulled by the real node with the chart's pull secret, and each version
-answers through its Service. An existing
+answers through its Service. The chart itself goes the way a release does: packaged, signed
+with a key made for the run (.tools/scratch/demo-signing, never kept in the repository),
+pushed to the cluster's registry under oci://…/oe-tools/charts, and installed from there
+with `--verify` against that key (harness.ops.release_chart, harness.ops.chartref). An
+existing
 cluster is used only when --kubeconfig names it: a KUBECONFIG in the environment is ignored, so
 the demo never lands on a shared cluster by accident. Each kind gets its own namespace,
 <prefix>-deployment and <prefix>-statefulset. Installs and upgrades go through
@@ -19,9 +23,13 @@ without any cluster.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
+import shutil
 import sys
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -33,16 +41,22 @@ from harness.chart.render import (
     Manifests,
     render,
 )
-from harness.cluster.local import ClusterError
+from harness.chart.signing import make_key
+from harness.cluster.local import ClusterError, LocalCluster
+from harness.cluster.registry import USERNAME
 from harness.cluster.target import Target, add_kubeconfig_argument, target_cluster
 from harness.container.publish import TAGS, publish_images
 from harness.core.objects import Obj, label_selector
-from harness.core.proc import CommandError
-from harness.core.tools import tool_path
-from harness.ops import cli, deploy
+from harness.core.proc import CommandError, run
+from harness.core.tools import SCRATCH_DIR, tool_path
+from harness.ops import chartref, cli, deploy
 from harness.ops.cli import parse_set_args
+from harness.ops.release_chart import Release, package, push
 
 TIMEOUT = "5m"
+SIGNER = "dfa-demo-release@example.invalid"
+SIGNING_DIR = SCRATCH_DIR / "demo-signing"
+REGISTRY_CONFIG = "HELM_REGISTRY_CONFIG"
 
 
 def describe(manifests: Manifests) -> list[str]:
@@ -86,12 +100,45 @@ def _rollout(workload: Obj) -> str:
     return f"strategy {strategy}" if strategy else "Kubernetes' default rolling update (25%/25%)"
 
 
-def roll_out(target: Target, release: str, namespace: str, values: Mapping[str, str]) -> None:
-    """Deploy with harness.ops.deploy, printing each command and the rollout's own report,
-    then the pods and, on the local cluster, the Service's answers."""
+@contextlib.contextmanager
+def own_registry_login() -> Iterator[None]:
+    """For the block, helm keeps registry logins in a config of the demo's own, so the
+    user's is never touched; as it was after."""
+    before = os.environ.get(REGISTRY_CONFIG)
+    os.environ[REGISTRY_CONFIG] = str(SIGNING_DIR / "registry.json")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(REGISTRY_CONFIG, None)
+        else:
+            os.environ[REGISTRY_CONFIG] = before
+
+
+def publish_chart(local: LocalCluster) -> chartref.ChartSource:
+    """The chart released to the local cluster's registry, signed with a key made now; where
+    to install it from, verified against that key. Run inside `own_registry_login`."""
+    shutil.rmtree(SIGNING_DIR / "gnupg", ignore_errors=True)
+    secret, public = make_key(SIGNING_DIR / "gnupg", SIGNER)
+    helm, host = tool_path("helm"), local.registry_address
+    login = [helm, "registry", "login", host, "--plain-http", "--username", USERNAME]
+    run([*login, "--password-stdin"], input=local.node.registry.password)
+    release = Release(CHART_DIR, f"oci://{host}/oe-tools/charts", SIGNER, secret, True)
+    version = str(release.metadata["version"])
+    with tempfile.TemporaryDirectory(prefix="demo-chart-") as folder:
+        digest = push(helm, release, package(helm, release, Path(folder)))
+    print(f"chart pushed to {release.reference}:{version} ({digest}), signed by {SIGNER}")
+    return chartref.ChartSource(release.reference, version, True, public, plain_http=True)
+
+
+def roll_out(
+    target: Target, release: str, namespace: str, values: Mapping[str, str], chart: Path
+) -> None:
+    """Deploy `chart` with harness.ops.deploy, printing each command and the rollout's own
+    report, then the pods and, on the local cluster, the Service's answers."""
     kube = target.kube
-    rollout = deploy.DeployRequest(release, namespace, set=values, timeout=TIMEOUT)
-    manifests = render(set=values, release=release, namespace=namespace)
+    rollout = deploy.DeployRequest(release, namespace, set=values, chart=chart, timeout=TIMEOUT)
+    manifests = render(set=values, release=release, namespace=namespace, chart=chart)
     for command in deploy.commands(rollout, tool_path("helm"), tool_path("kubectl")):
         print(f"  + {shlex.join([Path(command[0]).name, *command[1:]])}", flush=True)
         out = kube.run(command).stdout
@@ -114,6 +161,27 @@ def roll_out(target: Target, release: str, namespace: str, values: Mapping[str, 
             print(f"    GET {url} -> {status} {body!r}")
 
 
+def deploy_both_kinds(args: argparse.Namespace, target: Target | None, chart: Path) -> None:
+    """Each kind in its namespace: what the chart renders, then (with a target) each image
+    tag rolled out in turn."""
+    for kind in WORKLOAD_KINDS:
+        namespace = f"{args.namespace_prefix}-{kind.lower()}"
+        values = {**parse_set_args(args.set_values), "workload.kind": kind}
+        print(f"\n== {kind}: release {args.release} in namespace {namespace}")
+        print("  the chart renders:")
+        for line in describe(
+            render(set=values, release=args.release, namespace=namespace, chart=chart)
+        ):
+            print(f"    {line}")
+        if target is None:
+            continue
+        if target.local is not None:
+            target.local.allow_pulls(namespace)
+        for tag in TAGS:
+            print(f"  -- image.tag={tag}")
+            roll_out(target, args.release, namespace, {**values, "image.tag": tag}, chart)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespace-prefix", default="demo", metavar="NS")
@@ -131,26 +199,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--render-only", action="store_true", help="print the summary; touch no cluster"
     )
     args = parser.parse_args(argv)
-    chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
-    print(f"chart {chart['name']} {chart['version']} (app {chart['appVersion']})")
+    metadata = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
+    print(f"chart {metadata['name']} {metadata['version']} (app {metadata['appVersion']})")
     try:
         target = None if args.render_only else target_cluster(args.kubeconfig)
-        if target is not None and target.local is not None:
-            publish_images(target.local)
-        for kind in WORKLOAD_KINDS:
-            namespace = f"{args.namespace_prefix}-{kind.lower()}"
-            values = {**parse_set_args(args.set_values), "workload.kind": kind}
-            print(f"\n== {kind}: release {args.release} in namespace {namespace}")
-            print("  the chart renders:")
-            for line in describe(render(set=values, release=args.release, namespace=namespace)):
-                print(f"    {line}")
-            if target is None:
-                continue
-            if target.local is not None:
-                target.local.allow_pulls(namespace)
-            for tag in TAGS:
-                print(f"  -- image.tag={tag}")
-                roll_out(target, args.release, namespace, {**values, "image.tag": tag})
+        with own_registry_login():
+            source = chartref.ChartSource()
+            if target is not None and target.local is not None:
+                publish_images(target.local)
+                source = publish_chart(target.local)
+            with chartref.local_chart(source, tool_path("helm")) as chart:
+                deploy_both_kinds(args, target, chart)
     except CommandError as error:
         print(error if error.stderr.strip() == "" else error.stderr.strip(), file=sys.stderr)
         return 1

@@ -16,13 +16,14 @@ import pytest
 import yaml
 
 from harness.chart.render import CHART_DIR
+from harness.chart.signing import make_key
 from harness.cluster.local import LocalCluster
 from harness.cluster.registry import USERNAME
 from harness.core.proc import run
 from harness.core.tools import ROOT, tool_path
 from harness.ops import cli
 from harness.ops.release_chart import Release, last_release, package, push, release_chart
-from tests.support.signing import change_after_signing, make_key
+from tests.support.signing import change_after_signing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node_shares(0)]
 

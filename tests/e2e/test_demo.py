@@ -35,8 +35,13 @@ def test_demo_installs_1_0_0_then_upgrades_both_kinds_to_1_5_0(
     target = [] if local_cluster else ["--kubeconfig", str(kube.kubeconfig)]
     assert demo.main(["--namespace-prefix", prefix, *target]) == 0
 
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     if local_cluster:
+        # The chart went out as a release would, and each install took it from there.
+        pushed = re.search(r"chart pushed to (oci://\S+/dummy-flask-app):(\S+) \(sha256:", out)
+        assert pushed, out
+        assert f"fetching chart {pushed[1]} {pushed[2]}" in err, err
+        assert re.search(r"\+ helm upgrade \S+ \S*/dfa-chart-\S+/dummy-flask-app ", out), out
         # Each version of each kind answered through its Service.
         assert len(re.findall(r"GET http://\S+:80/ -> 200 'Hello World!'", out)) == 4
         assert len(re.findall(r"GET http://\S+:80/_health -> 200 'OK'", out)) == 4

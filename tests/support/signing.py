@@ -1,26 +1,11 @@
-"""GPG keys made for a test and charts signed, changed or left unsigned with them, as
-helm's provenance checks meet them."""
+"""A signed chart changed after signing, as helm's provenance check meets it (keys:
+harness.chart.signing)."""
 
 from __future__ import annotations
 
 import io
 import tarfile
 from pathlib import Path
-
-from harness.core.proc import run
-
-
-def make_key(home: Path, uid: str) -> tuple[Path, Path]:
-    """A signing key made now in `home`: (its secret keyring, its public keyring), in the
-    legacy format helm reads. It never leaves the test's folder."""
-    home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o700)
-    gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
-    run([*gpg, "--quick-gen-key", uid, "ed25519", "sign", "never"])
-    secret, public = home / "secring.gpg", home / "public.gpg"
-    run([*gpg, "--output", secret, "--export-secret-keys", uid])
-    run([*gpg, "--output", public, "--export", uid])
-    return secret, public
 
 
 def change_after_signing(packaged: Path) -> None:
