@@ -252,6 +252,12 @@ def test_a_packaged_chart_that_fails_verify_is_refused_in_one_line(signed, varia
     assert reason in error
 
 
+def test_a_keyring_without_verify_is_refused_rather_than_ignored(signed):
+    done = run_script("deploy", "--dry-run", "--keyring", str(signed["keyring"]))
+    assert done.returncode == cli.Exit.REFUSED
+    assert "is read only with --verify; add --verify" in done.stderr
+
+
 def test_verify_of_a_chart_directory_is_refused_since_nothing_signs_a_directory():
     done = run_script("deploy", "--dry-run", "--verify")
     assert done.returncode == cli.Exit.REFUSED

@@ -49,19 +49,24 @@ class ChartSource:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ChartSource:
+        if args.keyring is not None and not args.verify:
+            raise Refused(f"--keyring {args.keyring} is read only with --verify; add --verify")
         return cls(args.chart, args.version, args.verify, args.keyring, args.plain_http)
 
+    def keyring_flags(self) -> list[str]:
+        return ["--keyring", str(self.keyring)] if self.keyring else []
+
     def verify_flags(self) -> list[str]:
-        if not self.verify:
-            return []
-        return ["--verify", *(["--keyring", str(self.keyring)] if self.keyring else [])]
+        return ["--verify", *self.keyring_flags()] if self.verify else []
 
 
 def verification_failure(source: ChartSource, what: str, error: CommandError) -> Refused | None:
     """The one line for a chart that fails `--verify`, or None for any other failure."""
+    if not source.verify:
+        return None
     said = error.stderr + error.stdout
     for words, meaning in _VERIFY_FAILURES:
-        if source.verify and words in said:
+        if words in said:
             keyring = source.keyring or "the default keyring (~/.gnupg/pubring.gpg)"
             return Refused(
                 f"--verify: {what} fails verification against {keyring}: {meaning}; nothing"
@@ -95,9 +100,7 @@ def local_chart(source: ChartSource, helm: Path) -> Iterator[Path]:
         if version is not None:
             raise Refused(f"--version {version}: {path} is a packaged chart of its own version")
         if source.verify:
-            _checked(
-                source, str(path), [str(helm), "verify", str(path), *source.verify_flags()[1:]]
-            )
+            _checked(source, str(path), [str(helm), "verify", str(path), *source.keyring_flags()])
         yield path
         return
     if reference is None or "/" not in reference:
