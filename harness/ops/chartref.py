@@ -115,7 +115,10 @@ def local_chart(source: ChartSource, helm: Path) -> Iterator[Path]:
         print(f"fetching chart {reference} {version or '(newest)'}", file=sys.stderr, flush=True)
         _checked(source, f"{reference} {version or '(newest)'}", pull)
         (fetched,) = [entry for entry in Path(folder).iterdir() if entry.is_dir()]
-        print(f"chart {fetched.name} {chart_version(fetched)}", file=sys.stderr, flush=True)
+        checked = "its provenance verified" if source.verify else "NOT verified (--verify)"
+        print(
+            f"chart {fetched.name} {chart_version(fetched)}, {checked}", file=sys.stderr, flush=True
+        )
         yield fetched
 
 

@@ -9,7 +9,8 @@
    `version` that CHANGELOG.md has no entry for;
 3. asks the registry for the chart's newest version (`helm show chart --devel`: pre-releases
    count) and refuses a `version` that is not above it; a chart the registry has never held
-   is a first release;
+   is a first release. When the registry holds this very version with the same files (a
+   run killed after its push), there is nothing to do: it says so, with the digest;
 4. `helm package --sign` with the GPG key NAME from FILE (a secret keyring in the legacy
    format: `gpg --export-secret-keys NAME > FILE`), into a temporary folder: the chart's
    .tgz and its provenance file (.prov);
@@ -145,6 +146,30 @@ def last_release(helm: Path, release: Release) -> str | None:
     raise cli.OperatorError(f"cannot ask {release.reference} for its last release: {error[0]}")
 
 
+def _contents(chart: Path) -> dict[str, object]:
+    """A chart's files by path: their bytes, and Chart.yaml as data (helm package writes it
+    anew, in its own order and style)."""
+    files: dict[str, object] = {
+        path.relative_to(chart).as_posix(): path.read_bytes()
+        for path in sorted(chart.rglob("*"))
+        if path.is_file()
+    }
+    files["Chart.yaml"] = yaml.safe_load((chart / "Chart.yaml").read_text())
+    return files
+
+
+def released_as_is(helm: Path, release: Release, version: str) -> str | None:
+    """The digest of `version` in the registry when its files are the chart's own."""
+    with tempfile.TemporaryDirectory(prefix="release-chart-") as folder:
+        pull = [helm, "pull", release.reference, "--version", version, "--untar"]
+        done = run([*pull, "--untardir", folder, *release.http_flags()], check=False)
+        digest = _DIGEST.search(done.stdout + done.stderr)
+        pulled = Path(folder) / str(release.metadata["name"])
+        if done.returncode or digest is None or not pulled.is_dir():
+            return None
+        return digest.group(1) if _contents(pulled) == _contents(release.chart) else None
+
+
 def check_bumped(version: str, last: str | None) -> None:
     if last is not None and version_key(version) <= version_key(last):
         raise cli.Refused(
@@ -185,13 +210,16 @@ def push(helm: Path, release: Release, packaged: Path) -> str:
 
 
 def release_chart(helm: Path, release: Release, dry_run: bool = False) -> str | None:
-    """The module doc's steps; the pushed digest (None with `dry_run`)."""
+    """The module doc's steps; the digest in the registry (None with `dry_run`)."""
     check_key(release)
     check_committed(release.chart)
     check_app_version(release.chart)
     version = str(release.metadata["version"])
     check_changelog(release.chart, version)
     last = last_release(helm, release)
+    if last == version and (digest := released_as_is(helm, release, version)):
+        print(f"{release.reference}:{version} is already released as it is here: {digest}")
+        return digest
     check_bumped(version, last)
     print(f"releasing {release.reference}:{version} (last release: {last or 'none'})")
     if dry_run:

@@ -5,6 +5,7 @@ and never kept. Each run pushes under a repository of its own, so runs never mee
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import subprocess
@@ -28,6 +29,9 @@ from tests.support.signing import change_after_signing
 pytestmark = [pytest.mark.e2e, pytest.mark.node_shares(0)]
 
 SIGNER = "dfa-release-e2e@example.invalid"
+CHART_VERSION = str(yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["version"])
+_MAJOR, _MINOR, _PATCH = CHART_VERSION.split("-")[0].split(".")
+NEXT = f"{_MAJOR}.{_MINOR}.{int(_PATCH) + 1}-e2e"  # the next version, as a pre-release
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -96,14 +100,20 @@ def test_a_release_pushes_the_signed_chart_and_helm_pull_verify_passes(
     assert (tmp_path / "dummy-flask-app-0.8.0-e2e.1.tgz.prov").is_file()
 
 
-def test_the_same_version_twice_is_refused_and_a_bumped_one_goes_out(release: Release):
+def test_a_rerun_of_a_finished_release_finishes_and_a_changed_chart_goes_out_only_bumped(
+    release: Release,
+):
     _bump(release, "0.8.0-e2e.2")
-    release_chart(tool_path("helm"), release)
+    digest = release_chart(tool_path("helm"), release)
 
+    assert release_chart(tool_path("helm"), release) == digest, "a rerun finds it released"
+    values = release.chart / "values.yaml"
+    values.write_text(values.read_text() + "\n# changed\n")
+    _git(release.chart.parent, "commit", "-qam", "a change, no bump")
     with pytest.raises(cli.Refused, match=r"0\.8\.0-e2e\.2 is not above 0\.8\.0-e2e\.2"):
         release_chart(tool_path("helm"), release)
     _bump(release, "0.8.0-e2e.3")
-    release_chart(tool_path("helm"), release)
+    assert release_chart(tool_path("helm"), release) != digest
     assert last_release(tool_path("helm"), release) == "0.8.0-e2e.3"
 
 
@@ -144,7 +154,7 @@ def published(
 ) -> dict[str, str]:
     """The chart in the registry four ways, each under a path of its own: signed by the
     release key, changed after signing (its .prov kept), signed by a stranger, unsigned.
-    Name -> its oci:// reference."""
+    Name -> its oci:// reference. The signed one also has a NEXT version, to upgrade to."""
     work = tmp_path_factory.mktemp("published")
     chart = work / CHART_DIR.name
     shutil.copytree(CHART_DIR, chart)
@@ -165,6 +175,11 @@ def published(
             change_after_signing(packaged)
         push(helm, release, packaged)
         refs[name] = release.reference
+    (chart / "Chart.yaml").write_text(
+        (chart / "Chart.yaml").read_text().replace(f"version: {CHART_VERSION}", f"version: {NEXT}")
+    )
+    next_release = Release(chart, f"{logged_in}-signed", SIGNER, keys[0], plain_http=True)
+    push(helm, next_release, package(helm, next_release, work / "next"))
     return refs
 
 
@@ -174,12 +189,16 @@ def _deploy(namespace: str, reference: str, keyring: Path, *extra: str):
     return run([*script, *flags], check=False, timeout=240)
 
 
-def test_a_verified_release_from_the_registry_installs_and_passes_helm_test(
+def test_a_verified_release_from_the_registry_installs_upgrades_and_passes_helm_test(
     published: dict[str, str], keys: tuple[Path, Path], namespaces, kube
 ):
     namespace = namespaces()
-    done = _deploy(namespace, published["signed"], keys[1])
-    assert done.returncode == 0, done.stderr
+    for version in (CHART_VERSION, NEXT):
+        done = _deploy(namespace, published["signed"], keys[1], "--version", version)
+        assert done.returncode == 0, done.stderr
+    history = kube.helm("history", "dummy-flask-app", "--namespace", namespace, "-o", "json")
+    charts = [revision["chart"] for revision in json.loads(history.stdout)]
+    assert charts == [f"dummy-flask-app-{CHART_VERSION}", f"dummy-flask-app-{NEXT}"]
     tested = kube.helm("test", "dummy-flask-app", "--namespace", namespace)
     assert "Phase:          Succeeded" in tested.stdout, tested.stdout
 

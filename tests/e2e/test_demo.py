@@ -41,6 +41,7 @@ def test_demo_installs_1_0_0_then_upgrades_both_kinds_to_1_5_0(
         pushed = re.search(r"chart pushed to (oci://\S+/dummy-flask-app):(\S+) \(sha256:", out)
         assert pushed, out
         assert f"fetching chart {pushed[1]} {pushed[2]}" in err, err
+        assert f"chart dummy-flask-app {pushed[2]}, its provenance verified" in err, err
         assert re.search(r"\+ helm upgrade \S+ \S*/dfa-chart-\S+/dummy-flask-app ", out), out
         # Each version of each kind answered through its Service.
         assert len(re.findall(r"GET http://\S+:80/ -> 200 'Hello World!'", out)) == 4
