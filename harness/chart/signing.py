@@ -4,18 +4,33 @@ the demo's release to the local registry and for the tests. It lives in the fold
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from harness.core.proc import run
 
 
 def make_key(home: Path, uid: str) -> tuple[Path, Path]:
-    """A signing key made now in `home`: (its secret keyring, its public keyring)."""
-    home.mkdir(parents=True, exist_ok=True)
+    """A signing key made now in `home`, which is made anew: (its secret keyring, its public
+    keyring). gpg starts an agent for the key's export; it is stopped before this returns,
+    so no process outlives the call, and a later call for the same `home` starts clean."""
+    if home.exists():
+        _stop_agent(home)  # one that a killed run left behind would answer for a gone key
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
     home.chmod(0o700)
     gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
-    run([*gpg, "--quick-gen-key", uid, "ed25519", "sign", "never"])
-    secret, public = home / "secring.gpg", home / "public.gpg"
-    run([*gpg, "--output", secret, "--export-secret-keys", uid])
-    run([*gpg, "--output", public, "--export", uid])
+    try:
+        run([*gpg, "--quick-gen-key", uid, "ed25519", "sign", "never"])
+        secret, public = home / "secring.gpg", home / "public.gpg"
+        run([*gpg, "--output", secret, "--export-secret-keys", uid])
+        run([*gpg, "--output", public, "--export", uid])
+    finally:
+        _stop_agent(home)
+    if not secret.stat().st_size:
+        raise OSError(f"gpg exported no secret key for {uid} from {home}")
     return secret, public
+
+
+def _stop_agent(home: Path) -> None:
+    run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)

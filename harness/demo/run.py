@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import os
 import shlex
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -118,7 +117,6 @@ def own_registry_login() -> Iterator[None]:
 def publish_chart(local: LocalCluster) -> chartref.ChartSource:
     """The chart released to the local cluster's registry, signed with a key made now; where
     to install it from, verified against that key. Run inside `own_registry_login`."""
-    shutil.rmtree(SIGNING_DIR / "gnupg", ignore_errors=True)
     secret, public = make_key(SIGNING_DIR / "gnupg", SIGNER)
     helm, host = tool_path("helm"), local.registry_address
     login = [helm, "registry", "login", host, "--plain-http", "--username", USERNAME]
