@@ -226,7 +226,7 @@ def _render_with_helm(
             # unquoted, and Helm's YAML 1.1 reads them as a boolean or a number. The same
             # text as the renderer gets.
             inline = Path(scratch) / "values.json"
-            inline.write_text(_values_json(values), encoding="utf-8")
+            inline.write_text(values_json(values), encoding="utf-8")
             files.append(inline)
         args = helm_chart_args(
             release=release,
@@ -290,7 +290,7 @@ class PersistentRenderer:
                 "set_string": set_string_pairs(set_string),
                 "kube_version": kube_version or "",
             }
-            # The values inside as _values_json writes them for helm.
+            # The values inside as values_json writes them for helm.
             line = json.dumps(request, ensure_ascii=False, allow_nan=False)
             answer = self._ask(line) or self._ask(line)  # once more if it had died
             if answer is None:
@@ -438,7 +438,7 @@ def notes(
     return text
 
 
-def _values_json(values: Mapping[str, Any]) -> str:
+def values_json(values: Mapping[str, Any]) -> str:
     """Inline values as the text of a values file, the same on both paths: raw UTF-8 (Helm's
     YAML refuses the escaped surrogate pair JSON gives a character beyond U+FFFF), no NaN."""
     return json.dumps(dict(values), ensure_ascii=False, allow_nan=False)

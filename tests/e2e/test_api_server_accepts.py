@@ -17,7 +17,13 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from harness.chart.render import RenderError, ci_values_files, helm_chart_args, render
+from harness.chart.render import (
+    RenderError,
+    ci_values_files,
+    helm_chart_args,
+    render,
+    values_json,
+)
 from harness.core.objects import is_ready, names
 from harness.core.proc import run
 from harness.core.tools import tool_path
@@ -251,7 +257,7 @@ def test_a_sample_of_generated_values_runs_ready_pods_or_is_refused_by_name(
         # JSON, not YAML: helm reads YAML 1.1, where a generated string such as `Y` or `on`
         # written bare by PyYAML would come back as a boolean.
         values_file = tmp_path / f"{name}.json"
-        values_file.write_text(json.dumps(values))
+        values_file.write_text(values_json(values), encoding="utf-8")
         args = helm_chart_args(
             "upgrade", release=name, namespace=namespace, values_files=[values_file]
         )
