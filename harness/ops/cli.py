@@ -360,6 +360,12 @@ def report_tools(*tools: Tool) -> None:
     print("using " + ", ".join(map(str, tools)), file=sys.stderr, flush=True)
 
 
+def last_line(stdout: str, stderr: str) -> str:
+    """What a failed command said last: its stderr's last line, else its stdout's, else ""."""
+    said = (stderr.strip() or stdout.strip()).splitlines()
+    return said[-1] if said else ""
+
+
 def one_line(error: BaseException) -> str:
     """An error as the single line a command prints."""
     if isinstance(error, RenderError):
@@ -367,8 +373,8 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, CommandError):
         if (refused := forbidden(error)) is not None:
             return str(refused)
-        last = (error.stderr.strip() or error.stdout.strip()).splitlines()[-1:]
-        return f"`{error.cmdline}` failed ({error.reason})" + (f": {last[0]}" if last else "")
+        last = last_line(error.stdout, error.stderr)
+        return f"`{error.cmdline}` failed ({error.reason})" + (f": {last}" if last else "")
     return " ".join(str(error).split())
 
 

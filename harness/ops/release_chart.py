@@ -134,16 +134,16 @@ def last_release(helm: Path, release: Release) -> str | None:
     )
     if done.returncode == 0:
         return str(yaml.safe_load(done.stdout)["version"])
-    error = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or ["no output"]
-    if _REFUSED.search(error[0]):
+    error = cli.last_line(done.stdout, done.stderr) or "no output"
+    if _REFUSED.search(error):
         host = release.registry.removeprefix("oci://").split("/")[0]
         raise cli.Forbidden(
-            f"{host} refuses these credentials ({error[0]}): log in with"
+            f"{host} refuses these credentials ({error}): log in with"
             f" `helm registry login {host}`, as a user that may push"
         )
-    if _NOT_THERE.search(error[0]):
+    if _NOT_THERE.search(error):
         return None
-    raise cli.OperatorError(f"cannot ask {release.reference} for its last release: {error[0]}")
+    raise cli.OperatorError(f"cannot ask {release.reference} for its last release: {error}")
 
 
 def _contents(chart: Path) -> dict[str, object]:
@@ -192,9 +192,9 @@ def package(helm: Path, release: Release, into: Path) -> Path:
     try:
         run([helm, *args, "--keyring", str(release.keyring), "-d", str(into)], timeout=120)
     except CommandError as error:
-        last = (error.stderr.strip() or error.stdout.strip()).splitlines()[-1:] or [""]
+        last = cli.last_line(error.stdout, error.stderr)
         raise cli.Refused(
-            f"--key {release.key!r} could not sign with {release.keyring}: {last[0]}"
+            f"--key {release.key!r} could not sign with {release.keyring}: {last}"
         ) from None
     [packaged] = into.glob("*.tgz")
     return packaged
