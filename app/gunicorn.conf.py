@@ -13,7 +13,8 @@ limits:
   (Flask and the app on top of the pages it shares with the master), some 31 MiB in all once
   shared pages are counted once (PSS, and the kubelet's working set), under the 64Mi request.
 - The access log is on, written by app.accesslog.AccessLogger: gunicorn's own line, built
-  with a fraction of gunicorn's work per request.
+  with a fraction of gunicorn's work and written in batches of whole lines, at most a second
+  late, rather than one write (and one hand-over of the interpreter lock) per request.
 
 Gunicorn's docs size workers and threads by host cores, which a container allowed a fraction
 of one core must not follow.
