@@ -236,7 +236,7 @@ def test_the_plan_names_the_matrix_and_its_duration() -> None:
     )
     assert text.splitlines() == [
         "2 configurations x 2 apps x 2 paths x 3 rounds = 24 loads of 2 s warm-up + 8 s, "
-        "16 connections: about 5 min besides building the image",
+        "16 connections, 2 profiled loads: about 5 min besides building the image",
         "  shipped: the chart's environment",
         "  sync: GUNICORN_WORKER_CLASS=sync GUNICORN_THREADS=1 GUNICORN_ACCESS_LOG=false",
     ]
@@ -327,6 +327,9 @@ class FakeContainer:
         self.cpu += 1.5
         return self.cpu
 
+    def engine_cpu_seconds(self) -> float:
+        return self.cpu / 10
+
     @property
     def state(self) -> dict[str, object]:
         return {"Running": True, "OOMKilled": False, "ExitCode": 0}
@@ -369,20 +372,25 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
     monkeypatch.setattr(image_bench, "start_container", start)
     monkeypatch.setattr(image_bench, "wrk", fake_wrk)
     monkeypatch.setattr(image_bench, "MemoryMonitor", FakeMonitor)
+    monkeypatch.setattr(image_bench, "PROFILED", ())  # py-spy attaches to real processes only
     pod = pod_settings(render())
     configurations = [
         image_bench.configuration(c, dict(pod.env)) for c in image_bench.select(image_bench.QUICK)
     ]
-    timing = image_bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4)
-    outcomes = image_bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
+    timing = image_bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4, pairs=1)
+    outcomes, profiles, pairs = image_bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
 
     assert all(c.removed for c in started.values()) and len(started) == 6
-    # One warm-up per server, then per round and path a warm-up and a measured load.
-    assert len(loads) == 6 + 6 * 2 * 2 * 2
+    # One warm-up per server, then per round and path a warm-up and a measured load; then a
+    # pair of loads per path, shipped and without the access log.
+    assert len(loads) == 6 + 6 * 2 * 2 * 2 + 2 * 2
+    assert profiles == []
+    assert pairs == [image_bench.Pair(path, 300.0, 600.0) for path in image_bench.PATHS]
     assert [s for _, s in loads[6:10]] == [1, 3, 1, 3]
     shipped = outcomes[0].result()
     assert [r.round for r in shipped.rounds["/"]] == [1, 2]
     assert shipped.rounds["/"][0].server_cpu_s == pytest.approx(1.5)
+    assert shipped.rounds["/"][0].engine_cpu_s == pytest.approx(0.15)
     assert shipped.rounds["/"][0].wrk_cpu_s == 0.8
     assert (shipped.peak_rss_mib, shipped.idle and shipped.idle.working_set_mib) == (52.0, 31.0)
     record = image_bench.Record(
@@ -402,6 +410,8 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
         paths=list(image_bench.PATHS),
         configurations=configurations,
         servers=[o.result() for o in outcomes],
+        profiles=profiles,
+        pairs=pairs,
     )
     page = image_bench.report(image_bench.record_from_json(records.to_json(record)))
     assert "not met on `/`, 0.50x (rounds 0.50-0.50) of **shipped, no access log**" in page

@@ -35,10 +35,11 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,13 +69,20 @@ QUICK_OUTPUT = ROOT / ".tools" / "scratch" / "benchmark-quick.md"
 CEILING_DIR = Path(__file__).parent / "ceiling"
 PATHS = ("/", "/_health")
 MIB = 1024 * 1024
-RECORD_FORMAT = 2  # 1: the single-configuration benchmark before issue 13 (no "format" key)
+# 1: the single-configuration benchmark before issue 13 (no "format" key); 2: before issue 24
+# (no engine CPU per load, no profiles)
+RECORD_FORMAT = 3
 SHIPPED = "shipped"
+UNLOGGED = "shipped, no access log"
+GUNICORNS_LOGGER = "shipped, gunicorn's access logger"
 FLASK = "Flask"
 BARE = "bare WSGI"
 APPS = (FLASK, BARE)
 GOAL_RATIO = 0.9
-IDLE_RSS_GOAL_MIB = 40
+# The access log on may cost at most 5% of the requests a second of the same settings without it.
+ACCESS_LOG_GOAL_RATIO = 0.95
+# The idle working set (what the kubelet counts) the shipped server stays under.
+IDLE_WORKING_SET_GOAL_MIB = 40
 # What a run costs besides the loads themselves, for the duration printed before it starts:
 # `docker run` until /_health answers under 0.2 CPU, and per load the docker inspects around it.
 START_S = 3.0
@@ -109,9 +117,9 @@ _GUNICORNS_LOGGER = {"GUNICORN_CMD_ARGS": "--logger-class gunicorn.glogging.Logg
 # shipped: 9 configurations, about 20 minutes with the default timing (see expected_seconds).
 CANDIDATES = (
     Candidate(SHIPPED, "the chart's default environment, untouched"),
-    Candidate("shipped, no access log", "the access log's cost, as its own row", _NO_LOG),
+    Candidate(UNLOGGED, "the access log's cost, as its own row", _NO_LOG),
     Candidate(
-        "shipped, gunicorn's access logger",
+        GUNICORNS_LOGGER,
         "the same line from gunicorn's own logger: what the image's logger saves",
         _GUNICORNS_LOGGER,
     ),
@@ -146,18 +154,31 @@ CANDIDATES = (
 # name, what the comparison shows, and what shipped's ratio is of.
 COMPARISONS = (
     (
-        "shipped, no access log",
+        UNLOGGED,
         "The access log (on in the chart's default)",
         "of the same settings without it",
     ),
     (
-        "shipped, gunicorn's access logger",
+        GUNICORNS_LOGGER,
         "The image's access logger (app/accesslog.py)",
         "of the same settings with gunicorn's own logger",
     ),
     ("chart 0.5.0", "The previous defaults", "of chart 0.5.0's settings"),
 )
-QUICK = (SHIPPED, "shipped, no access log", "sync")
+QUICK = (SHIPPED, UNLOGGED, "sync")
+# The configurations whose worker py-spy samples under load, for where the access log's time
+# goes: the shipped logger, no access log, and gunicorn's own logger.
+PROFILED = (SHIPPED, UNLOGGED, GUNICORNS_LOGGER)
+PY_SPY = Path(sys.executable).parent / "py-spy"
+PROFILE_RATE = 1000  # samples a second
+# Frames of the access log's code in py-spy's stacks: gunicorn's Logger.access or the image's
+# AccessLogger.access, and what they call (the error log's calls are not counted).
+ACCESS_LOG_FRAMES = ("Logger.access (",)
+# A frame of gthread's request handling: the stacks of the thread serving a request.
+SERVING_FRAME = "ThreadWorker.handle ("
+# The innermost Python frames that write a log line to the stream: logging's StreamHandler
+# (gunicorn's) and the image's batch. Time in them is the write and what waits on it.
+WRITING_FRAMES = ("StreamHandler.emit (", "StreamHandler.flush (", "BatchedLines._write_batch (")
 
 
 @dataclass(frozen=True)
@@ -166,17 +187,25 @@ class Timing:
     warmup_s: int  # load before each measured one, and once before the idle memory
     rounds: int
     connections: int
+    pairs: int = 0  # back-to-back pairs of shorter loads, logged and not, per path
 
 
-DEFAULT_TIMING = Timing(seconds=8, warmup_s=2, rounds=3, connections=16)
-QUICK_TIMING = Timing(seconds=3, warmup_s=1, rounds=1, connections=16)
+# One load of a server at 0.2 CPU varies by about 10% from the next, more than the 5% the
+# access log may cost; the access log's own line comes from many short back-to-back pairs.
+PAIR_SECONDS = 3
+DEFAULT_TIMING = Timing(seconds=8, warmup_s=2, rounds=3, connections=16, pairs=12)
+QUICK_TIMING = Timing(seconds=3, warmup_s=1, rounds=1, connections=16, pairs=2)
 
 
-def expected_seconds(servers: int, timing: Timing, paths: int = len(PATHS)) -> float:
-    """How long a run takes, besides building the image: starts, warm-ups and loads."""
-    loads = servers * paths * timing.rounds
+def expected_seconds(
+    servers: int, timing: Timing, paths: int = len(PATHS), profiled: int = 0, paired: bool = False
+) -> float:
+    """How long a run takes, besides building the image: starts, warm-ups, loads, profiles and
+    the access log's pairs."""
+    loads = servers * paths * timing.rounds + profiled * paths
     per_load = timing.warmup_s + timing.seconds + LOAD_OVERHEAD_S
-    return servers * (START_S + timing.warmup_s) + loads * per_load
+    pairs = 2 * timing.pairs * paths * (PAIR_SECONDS + LOAD_OVERHEAD_S) if paired else 0
+    return servers * (START_S + timing.warmup_s) + loads * per_load + pairs
 
 
 def duration_text(seconds: float) -> str:
@@ -187,11 +216,22 @@ def plan_text(candidates: Sequence[Candidate], timing: Timing) -> str:
     """The matrix and what it costs, printed before a run (and by --dry-run)."""
     servers = len(candidates) * len(APPS)
     loads = servers * len(PATHS) * timing.rounds
+    names = {c.name for c in candidates}
+    profiled = len(names & set(PROFILED))
+    paired = {SHIPPED, UNLOGGED} <= names and timing.pairs > 0
+    extras = [f"{profiled * len(PATHS)} profiled loads"] if profiled else []
+    if paired:
+        extras.append(
+            f"{timing.pairs} pairs of {PAIR_SECONDS} s loads per path with and without the"
+            " access log"
+        )
+    took = expected_seconds(servers, timing, profiled=profiled, paired=paired)
     lines = [
         f"{len(candidates)} configurations x {len(APPS)} apps x {len(PATHS)} paths x "
         f"{timing.rounds} rounds = {loads} loads of {timing.warmup_s} s warm-up + "
-        f"{timing.seconds} s, {timing.connections} connections: about "
-        f"{duration_text(expected_seconds(servers, timing))} besides building the image",
+        f"{timing.seconds} s, {timing.connections} connections"
+        + "".join(f", {extra}" for extra in extras)
+        + f": about {duration_text(took)} besides building the image",
     ]
     for c in candidates:
         changes = " ".join(f"{k}={v}" for k, v in c.changes.items()) or "the chart's environment"
@@ -263,6 +303,41 @@ class Round:
     seconds: float  # as wrk measured its own duration
     wrk_cpu_s: float  # wrk's user + system CPU seconds
     server_cpu_s: float  # the container's cgroup CPU seconds during the load
+    engine_cpu_s: float  # dockerd's, containerd's and the container's shim's, during the load
+
+    @property
+    def requests(self) -> float:
+        return self.requests_per_s * self.seconds
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two loads of PAIR_SECONDS back to back: shipped, and the same without the access log."""
+
+    path: str
+    logged: float  # req/s of shipped
+    unlogged: float  # req/s of UNLOGGED
+
+
+@dataclass(frozen=True)
+class Profile:
+    """py-spy's samples of a Flask server's worker during one load of one path.
+
+    Samples are of wall time, idle included, at PROFILE_RATE a second: a sample of the thread
+    serving a request counts whether it runs, waits for the interpreter lock or for a system
+    call, which is where the access log's cost hides.
+    """
+
+    configuration: str
+    path: str
+    requests: int  # answered during the profiled load
+    serving: int  # samples of the thread serving a request, while it served one
+    access_log: int  # of those, samples inside the access log's code
+    writing: int  # of those, samples writing the line to the stream (WRITING_FRAMES)
+    failure: str = ""
+
+    def per_request_us(self, samples: int) -> float:
+        return samples / PROFILE_RATE / self.requests * 1e6 if self.requests else 0.0
 
 
 @dataclass(frozen=True)
@@ -315,6 +390,8 @@ class Record:
     paths: list[str]
     configurations: list[Configuration]
     servers: list[ServerResult]
+    profiles: list[Profile]
+    pairs: list[Pair]
     load_average_after: float = 0.0  # the 1-minute average when the loads ended
 
 
@@ -327,7 +404,8 @@ def record_from_json(text: str) -> Record:
     if data.get("format") != RECORD_FORMAT:
         raise RecordFormatError(
             f"a benchmark record of format {data.get('format', 1)}, not {RECORD_FORMAT}: it was "
-            "written before the configuration matrix (issue 13); measure again with `make bench`"
+            "written by an older benchmark (format 1: before issue 13's configuration matrix; "
+            "2: before issue 24's engine CPU and profiles); measure again with `make bench`"
         )
     return Record(
         **{
@@ -335,6 +413,8 @@ def record_from_json(text: str) -> Record:
             "machine": Machine(**data["machine"]),
             "configurations": [Configuration(**c) for c in data["configurations"]],
             "servers": [_server_from_dict(server) for server in data["servers"]],
+            "profiles": [Profile(**profile) for profile in data["profiles"]],
+            "pairs": [Pair(**pair) for pair in data["pairs"]],
         }
     )
 
@@ -420,11 +500,11 @@ def find(record: Record, configuration: str, app: str) -> ServerResult | None:
     return matches[0] if matches else None
 
 
-def _verdict(found: Ratio) -> str:
+def _verdict(found: Ratio, goal: float = GOAL_RATIO) -> str:
     """Met or not by the median rounds' ratio; whether every round agrees, when they do not."""
-    if found.value >= GOAL_RATIO:
-        return "met" if found.per_round.low >= GOAL_RATIO else "met (not in every round)"
-    return "not met" if found.per_round.high < GOAL_RATIO else "not met (met in some rounds)"
+    if found.value >= goal:
+        return "met" if found.per_round.low >= goal else "met (not in every round)"
+    return "not met" if found.per_round.high < goal else "not met (met in some rounds)"
 
 
 def _against(
@@ -463,12 +543,40 @@ def goals(record: Record) -> list[str]:
                 found = ratio(shipped, row, path)
                 parts.append(f"{found.text()} {other} on `{path}`" if found else f"n/a on `{path}`")
             lines.append(f"- {subject}: shipped answers " + "; ".join(parts) + ".")
+    if record.pairs:
+        lines.append(
+            f"- The access log costs at most {1 - ACCESS_LOG_GOAL_RATIO:.0%}: shipped at least "
+            f"{ACCESS_LOG_GOAL_RATIO}x of the same settings without it, as the median of "
+            f"back-to-back pairs of {PAIR_SECONDS} s loads (the middle half of the pairs' "
+            "ratios in brackets): "
+            + "; ".join(_pairs_verdict(record, path) for path in record.paths)
+            + "."
+        )
     lines.append(
         "- Shipped's share of the true ceiling (the fastest framework-free configuration), aim "
         f"{GOAL_RATIO}x: " + "; ".join(_shares(record, shipped)) + "."
     )
     lines += _memory_goals(record, shipped)
     return lines
+
+
+def pair_ratios(record: Record, path: str) -> list[float]:
+    return [p.logged / p.unlogged for p in record.pairs if p.path == path and p.unlogged]
+
+
+def _pairs_verdict(record: Record, path: str) -> str:
+    ratios = pair_ratios(record, path)
+    if not ratios:
+        return f"n/a on `{path}`"
+    median = statistics.median(ratios)
+    quarter, _, three_quarters = (
+        statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [median] * 3
+    )
+    met = "met" if median >= ACCESS_LOG_GOAL_RATIO else "not met"
+    return (
+        f"{met} on `{path}`, {median:.2f}x of {len(ratios)} pairs "
+        f"({quarter:.2f}-{three_quarters:.2f})"
+    )
 
 
 def _shares(record: Record, shipped: ServerResult | None) -> list[str]:
@@ -494,7 +602,7 @@ def _shares(record: Record, shipped: ServerResult | None) -> list[str]:
 
 def _memory_goals(record: Record, shipped: ServerResult | None) -> list[str]:
     idle = shipped.idle if shipped else None
-    rss_met = "met" if idle and idle.rss_mib <= IDLE_RSS_GOAL_MIB else "not met"
+    goal_met = idle and idle.working_set_mib <= IDLE_WORKING_SET_GOAL_MIB
     over = [
         s.name
         for s in record.servers
@@ -506,8 +614,9 @@ def _memory_goals(record: Record, shipped: ServerResult | None) -> list[str]:
         f"- Idle working set under the {record.memory_request_mib:g} MiB memory request: "
         f"{ws_met}, shipped {_idle(shipped)}; "
         + (f"over it: {', '.join(over)}." if over else "every server stays under it."),
-        f"- Idle RSS at most {IDLE_RSS_GOAL_MIB} MiB: {rss_met}, shipped "
-        f"{_mib(idle and idle.rss_mib)} MiB.",
+        f"- Idle working set at most {IDLE_WORKING_SET_GOAL_MIB} MiB (what the kubelet counts; "
+        f"RSS counts the pages gunicorn's master shares with its worker twice): "
+        f"{'met' if goal_met else 'not met'}, shipped {_idle(shipped)}.",
         "- Never OOM-killed: "
         + (f"OOM kills in {', '.join(oom)}." if oom else "no OOM kill in any server."),
     ]
@@ -553,15 +662,16 @@ def _median_of(rounds: list[Round], value: Callable[[Round], float]) -> float:
 def throughput_table(record: Record, path: str) -> list[str]:
     rows = [
         "| configuration | app | req/s | min-max | vs best Flask | vs ceiling | p50 ms | p99 ms "
-        "| errors | wrk CPU | server CPU of its limit |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| errors | wrk CPU | server CPU of its limit | server CPU µs/request "
+        "| engine CPU µs/request |",
+        "| --- | --- |" + " ---: |" * 11,
     ]
     ceiling, best = fastest(record, path, BARE), fastest(record, path, FLASK)
     for server in record.servers:
         rounds = server.rounds.get(path, [])
         found = rates(server, path)
         if found is None:
-            rows.append(f"| {server.configuration} | {server.app} |" + " n/a |" * 9)
+            rows.append(f"| {server.configuration} | {server.app} |" + " n/a |" * 11)
             continue
         to_best = ratio(server, best, path) if best and server.app == FLASK else None
         to_ceiling = ratio(server, ceiling, path) if ceiling else None
@@ -576,9 +686,101 @@ def throughput_table(record: Record, path: str) -> list[str]:
             f"| {f'{to_ceiling.value:.2f}' if to_ceiling else 'n/a'} "
             f"| {_median_of(rounds, lambda r: r.p50_ms):.1f} "
             f"| {_median_of(rounds, lambda r: r.p99_ms):.1f} "
-            f"| {sum(r.errors for r in rounds)} | {wrk_cpu:.0%} | {server_cpu:.0%} |"
+            f"| {sum(r.errors for r in rounds)} | {wrk_cpu:.0%} | {server_cpu:.0%} "
+            f"| {cpu_per_request_us(rounds, lambda r: r.server_cpu_s):.0f} "
+            f"| {cpu_per_request_us(rounds, lambda r: r.engine_cpu_s):.0f} |"
         )
     return rows
+
+
+def cpu_per_request_us(rounds: list[Round], cpu_s: Callable[[Round], float]) -> float:
+    """The median round's CPU microseconds per answered request."""
+    return _median_of(rounds, lambda r: cpu_s(r) / r.requests * 1e6 if r.requests else 0.0)
+
+
+def _cpu_costs(record: Record, path: str) -> str:
+    """What each access logger adds to the CPU a request costs, inside and outside the pod."""
+    unlogged = find(record, UNLOGGED, FLASK)
+    if unlogged is None or path not in unlogged.rounds:
+        return f"n/a on `{path}`"
+
+    def cost(server: ServerResult, cpu_s: Callable[[Round], float]) -> float:
+        base = cpu_per_request_us(unlogged.rounds[path], cpu_s)
+        return cpu_per_request_us(server.rounds[path], cpu_s) - base
+
+    parts = []
+    for name, label in ((SHIPPED, "the image's logger"), (GUNICORNS_LOGGER, "gunicorn's logger")):
+        server = find(record, name, FLASK)
+        if server and path in server.rounds:
+            parts.append(
+                f"{label} {cost(server, lambda r: r.server_cpu_s):+.0f} µs in the container and "
+                f"{cost(server, lambda r: r.engine_cpu_s):+.0f} µs in the engine"
+            )
+    return f"on `{path}`, " + "; ".join(parts) if parts else f"n/a on `{path}`"
+
+
+def profile_table(record: Record) -> list[str]:
+    rows = [
+        "| configuration | path | requests | serving µs/request | in the access log "
+        "µs/request | of which writing it | share of serving | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for found in record.profiles:
+        share = found.access_log / found.serving if found.serving else 0.0
+        rows.append(
+            f"| {found.configuration} | `{found.path}` | {found.requests} "
+            f"| {found.per_request_us(found.serving):.0f} "
+            f"| {found.per_request_us(found.access_log):.0f} "
+            f"| {found.per_request_us(found.writing):.0f} | {share:.1%} | {found.failure} |"
+        )
+    return rows
+
+
+def access_log_section(record: Record) -> list[str]:
+    """Where the access log's time goes: CPU per request, and the worker's profile."""
+    return [
+        "## Where the access log's time goes",
+        "",
+        "Every server here is held at its CPU limit (the server CPU column above is about "
+        "100%), so requests a second follow the CPU a request costs. Against the same settings "
+        "without the access log, each logger adds this much CPU per request (the median "
+        "rounds; the engine's CPU is dockerd, containerd and the container's shim, which reads "
+        "the log pipe, and counts all their other work too): "
+        + "; ".join(_cpu_costs(record, path) for path in record.paths)
+        + ". So an access log's cost is CPU: in the worker, which with the log on reaches its "
+        "limit after fewer requests, not time lost to the quota (every server here uses its "
+        "whole limit either way); and in the engine, outside the pod's limit but on the "
+        "node's cores.",
+        "",
+        f"py-spy ({PROFILE_RATE} samples a second, idle included) sampled the Flask worker of "
+        f"each of these configurations during one more load of {record.seconds} s per path. "
+        "Serving is the time the thread that serves requests spent on one, running or waiting "
+        "(for a system call, or for the interpreter lock the poller thread holds); in the "
+        "access log is the part of it inside the logger's `access` (gunicorn's, or the image's "
+        "in app/accesslog.py) and what it calls; writing it, the part in the call that writes "
+        "to the stream (logging's StreamHandler, or the image's batch).",
+        "",
+        *profile_table(record),
+        "",
+        "What the profiles show: a logger that writes each line on its own (gunicorn's) spends "
+        "much of its time not building the line but in the `write` to the log pipe and after "
+        "it. The write is a system call, so the serving thread lets go of the interpreter lock "
+        "for it; gunicorn's poller thread, woken by the same request's traffic, can take the "
+        "lock meanwhile, and the serving thread then waits to get it back. Each line so costs "
+        "a lock hand-over (futex wake-ups and context switches, counted as the container's "
+        "CPU) on top of the pipe write, which wakes the engine's reader: the shim reads each "
+        "line on its own and dockerd's log driver stores each, which is the engine CPU above. "
+        "The image's logger "
+        "(app/accesslog.py) builds only the fields of the default format and writes whole "
+        "lines in batches a pipe takes in one piece (PIPE_BUF, 4096 bytes on Linux), at most a "
+        "second late "
+        "(half a second after the first line of a batch, at the latest): one write, and one "
+        "hand-over, for a batch instead of each line. Lines stay in order; every way a "
+        "gunicorn worker stops by (SIGTERM, SIGINT, SIGQUIT, a timeout's SIGABRT, a reload) "
+        "runs Python's exit handlers, which write the batch (tests/image/test_access_log.py "
+        "kills the server to check); a SIGKILL loses at most the last half second.",
+        "",
+    ]
 
 
 def memory_table(record: Record) -> list[str]:
@@ -661,6 +863,7 @@ def report(record: Record) -> str:
     ]
     for path in record.paths:
         lines += [f"### `{path}`", "", *throughput_table(record, path), ""]
+    lines += access_log_section(record)
     lines += [
         "## Memory",
         "",
@@ -782,10 +985,11 @@ def _load(outcome: Outcome, path: str, timing: Timing, number: int, order: int) 
     url = f"{container.url}{path}"
     try:
         wrk(url, seconds=timing.warmup_s, connections=timing.connections)
-        cpu_before = container.cpu_seconds()
+        cpu_before, engine_before = container.cpu_seconds(), container.engine_cpu_seconds()
         with MemoryMonitor(container) as monitor:
             result = wrk(url, seconds=timing.seconds, connections=timing.connections)
         server_cpu = container.cpu_seconds() - cpu_before
+        engine_cpu = container.engine_cpu_seconds() - engine_before
     except (LoadError, CommandError, OSError) as error:
         outcome.failure = f"load failed: {str(error).splitlines()[0]}"
         return
@@ -800,10 +1004,77 @@ def _load(outcome: Outcome, path: str, timing: Timing, number: int, order: int) 
             seconds=result.seconds,
             wrk_cpu_s=result.cpu_s,
             server_cpu_s=server_cpu,
+            engine_cpu_s=engine_cpu,
         )
     )
     outcome.peak_rss = max(outcome.peak_rss, monitor.peak.rss)
     outcome.peak_cgroup = max(outcome.peak_cgroup, monitor.peak.cgroup)
+
+
+def profile_counts(collapsed: str) -> tuple[int, int, int]:
+    """(serving, in the access log, writing it): samples of py-spy's collapsed stacks
+    ("a;b;c 12" lines, the innermost frame last)."""
+    serving = access_log = writing = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if SERVING_FRAME not in stack:
+            continue
+        serving += int(count)
+        if any(frame in stack for frame in ACCESS_LOG_FRAMES):
+            access_log += int(count)
+            innermost = stack.rsplit(";", 1)[-1]
+            writing += int(count) if innermost.startswith(WRITING_FRAMES) else 0
+    return serving, access_log, writing
+
+
+def _profile(outcome: Outcome, path: str, timing: Timing) -> Profile:
+    """Sample the worker with py-spy during a load of `path` (the load outlasts the sampling)."""
+    container = outcome.container
+    assert container is not None
+    failed = Profile(outcome.configuration.name, path, 0, 0, 0, 0)
+    worker = container.host_pids()[-1]  # gunicorn's master first, then its worker
+    output = QUICK_OUTPUT.parent / f"profile-{_slug(outcome.configuration.name)}.txt"
+    command = [str(PY_SPY), "record", "--pid", str(worker), "--duration", str(timing.seconds)]
+    command += ["--rate", str(PROFILE_RATE), "--idle", "--format", "raw", "--output", str(output)]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.unlink(missing_ok=True)
+    sampler = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        load = wrk(
+            f"{container.url}{path}", seconds=timing.seconds + 2, connections=timing.connections
+        )
+    except LoadError as error:
+        sampler.kill()
+        return replace(failed, failure=f"load failed: {str(error).splitlines()[0]}")
+    said, _ = sampler.communicate(timeout=30)
+    if sampler.returncode != 0 or not output.exists():
+        return replace(failed, failure=f"py-spy failed: {said.strip().splitlines()[-1:]}")
+    serving, access_log, writing = profile_counts(output.read_text())
+    return Profile(
+        outcome.configuration.name,
+        path,
+        round(load.requests_per_s * timing.seconds),
+        serving,
+        access_log,
+        writing,
+    )
+
+
+def _pairs(logged: Outcome, unlogged: Outcome, timing: Timing) -> list[Pair]:
+    """Back-to-back loads of the two servers, the first of each pair alternating."""
+    pairs = []
+    for path in PATHS:
+        for number in range(timing.pairs):
+            two = [logged, unlogged] if number % 2 == 0 else [unlogged, logged]
+            rates = {}
+            for outcome in two:
+                assert outcome.container is not None
+                url = f"{outcome.container.url}{path}"
+                found = wrk(url, seconds=PAIR_SECONDS, connections=timing.connections)
+                rates[outcome.configuration.name] = found.requests_per_s
+            name, other = logged.configuration.name, unlogged.configuration.name
+            pairs.append(Pair(path, rates[name], rates[other]))
+    return pairs
 
 
 def _finish(outcome: Outcome) -> None:
@@ -825,7 +1096,7 @@ def measure(
     pod: PodSettings,
     configurations: Sequence[Configuration],
     timing: Timing,
-) -> list[Outcome]:
+) -> tuple[list[Outcome], list[Profile], list[Pair]]:
     outcomes = [Outcome(c, app) for c in configurations for app in APPS]
     try:
         for outcome in outcomes:
@@ -857,13 +1128,31 @@ def measure(
                     f"{outcome.name}: {rate}",
                     flush=True,
                 )
+        profiles = [
+            _profile(outcome, path, timing)
+            for outcome in outcomes
+            if outcome.configuration.name in PROFILED and outcome.app == FLASK
+            if outcome.container is not None and not outcome.failure
+            for path in PATHS
+        ]
+        for found in profiles:
+            print(f"profiled {found.configuration} {found.path}: {found.failure or 'done'}")
+        by_name = {o.configuration.name: o for o in outcomes if o.app == FLASK}
+        logged, unlogged = by_name.get(SHIPPED), by_name.get(UNLOGGED)
+        pairs: list[Pair] = []
+        if logged and unlogged and not (logged.failure or unlogged.failure):
+            try:
+                pairs = _pairs(logged, unlogged, timing)
+            except LoadError as error:
+                print(f"the access log's pairs failed: {str(error).splitlines()[0]}", flush=True)
+            print(f"{len(pairs)} pairs of loads with and without the access log", flush=True)
         for outcome in outcomes:
             _finish(outcome)
     finally:
         for outcome in outcomes:
             if outcome.container is not None:
                 outcome.container.remove()
-    return outcomes
+    return outcomes, profiles, pairs
 
 
 def pod_flags(pod: PodSettings) -> str:
@@ -899,7 +1188,7 @@ def _run(engine: Engine, candidates: Sequence[Candidate], timing: Timing) -> Rec
     pod = chart_pod_settings()
     configurations = [configuration(c, dict(pod.env)) for c in candidates]
     image_ref = up(engine)
-    outcomes = measure(engine, image_ref, pod, configurations, timing)
+    outcomes, profiles, pairs = measure(engine, image_ref, pod, configurations, timing)
     return Record(
         format=RECORD_FORMAT,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -917,6 +1206,8 @@ def _run(engine: Engine, candidates: Sequence[Candidate], timing: Timing) -> Rec
         paths=list(PATHS),
         configurations=configurations,
         servers=[outcome.result() for outcome in outcomes],
+        profiles=profiles,
+        pairs=pairs,
         load_average_after=os.getloadavg()[0],
     )
 
@@ -929,6 +1220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, help="warm-up before each load")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--rounds", type=int, help="report the median of N interleaved rounds")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        help=f"pairs of {PAIR_SECONDS} s loads per path, with and without the access log "
+        f"(default {DEFAULT_TIMING.pairs})",
+    )
     parser.add_argument(
         "--only", action="append", metavar="NAME", help="measure only this configuration"
     )
@@ -951,6 +1248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warmup_s=args.warmup if args.warmup is not None else base.warmup_s,
         rounds=args.rounds or base.rounds,
         connections=args.connections or base.connections,
+        pairs=args.pairs if args.pairs is not None else base.pairs,
     )
     try:
         candidates = select(args.only or (QUICK if args.quick else None))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -227,6 +228,21 @@ def cgroup_cpu_seconds(pid: int) -> float:
     return cpu_seconds_of(Path(f"/proc/{pid}/cgroup").read_text(), Path("/sys/fs/cgroup"))
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds process `pid` (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def parent_pid(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def child_pids(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
 def cpu_seconds_of(proc_cgroup: str, root: Path) -> float:
     """The CPU seconds of the cgroup a /proc/<pid>/cgroup text names, on cgroup v1 or v2."""
     lines = proc_cgroup.splitlines()
@@ -329,6 +345,19 @@ class Container:
     def cpu_seconds(self) -> float:
         """CPU seconds the container's processes have used since it started."""
         return cgroup_cpu_seconds(self.state["Pid"])
+
+    def engine_cpu_seconds(self) -> float:
+        """CPU seconds of the engine's side of this container, outside its cgroup, so far.
+
+        That is dockerd, the containerd it runs, and this container's shim (the parent of its
+        PID 1), which reads the container's stdout and stderr and passes them to dockerd's
+        log driver. dockerd and containerd serve every container and client, so this counts
+        their other work too.
+        """
+        dockerd = self.engine.pid()
+        shim = parent_pid(self.state["Pid"])
+        pids = {shim, *([dockerd, *child_pids(dockerd)] if dockerd else [])}
+        return sum(process_cpu_seconds(pid) for pid in pids)
 
     def oom_kills(self) -> int:
         """Processes the kernel's OOM killer has ended in this container (a worker, say)."""
