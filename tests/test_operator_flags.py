@@ -264,6 +264,21 @@ def test_verify_of_a_chart_directory_is_refused_since_nothing_signs_a_directory(
     assert "carries no signature; give a packaged chart" in done.stderr
 
 
+def test_a_cosign_key_for_a_chart_not_in_an_oci_registry_is_refused(tmp_path):
+    public = tmp_path / "cosign.pub"
+    public.write_text("a key")
+    done = run_script("deploy", "--dry-run", "--cosign-key", str(public))
+    assert done.returncode == cli.Exit.REFUSED
+    assert "cosign signs a chart in an OCI registry; give --chart oci://…" in done.stderr
+
+
+def test_a_cosign_key_that_is_not_a_file_is_refused_by_name(tmp_path):
+    missing = tmp_path / "cosign.pub"
+    done = run_script("deploy", "--chart", "oci://127.0.0.1:1/c/x", "--cosign-key", str(missing))
+    assert done.returncode == cli.Exit.REFUSED
+    assert f"--cosign-key: {missing} is not a file" in done.stderr
+
+
 def test_a_chart_reference_that_is_nothing_helm_can_fetch_is_refused():
     done = run_script("rollout-plan", "--chart", "no-such-chart")
     assert done.returncode == cli.Exit.REFUSED

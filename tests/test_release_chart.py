@@ -107,6 +107,28 @@ def test_a_missing_keyring_is_refused_with_the_export_command(tmp_path: Path):
         check_key(release)
 
 
+def test_a_missing_cosign_key_is_refused_with_the_command_that_makes_one(tmp_path: Path):
+    keyring = tmp_path / "secring.gpg"
+    keyring.write_bytes(b"a keyring")
+    release = Release(CHART_DIR, "oci://h/p", "ops", keyring, cosign_key=tmp_path / "cosign.key")
+    with pytest.raises(cli.Refused, match=re.escape("is not a file; make a key pair with")):
+        check_key(release)
+
+
+def test_a_cosign_key_without_its_password_in_the_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("COSIGN_PASSWORD", raising=False)
+    keyring, key = tmp_path / "secring.gpg", tmp_path / "cosign.key"
+    keyring.write_bytes(b"a keyring")
+    key.write_text("a key")
+    release = Release(CHART_DIR, "oci://h/p", "ops", keyring, cosign_key=key)
+    with pytest.raises(cli.Refused, match="set COSIGN_PASSWORD to the key's password"):
+        check_key(release)
+    monkeypatch.setenv("COSIGN_PASSWORD", "")
+    check_key(release)
+
+
 def test_a_version_the_changelog_has_no_entry_for_is_refused_saying_what_to_add(chart: Path):
     check_changelog(chart, yaml.safe_load((chart / "Chart.yaml").read_text())["version"])
     with pytest.raises(

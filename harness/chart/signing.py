@@ -1,13 +1,27 @@
-"""A GPG key made for one run, in the legacy keyring format helm's provenance reads: for
-the demo's release to the local registry and for the tests. It lives in the folder given
-(under .tools/scratch or a test's tmp folder), never in the repository."""
+"""Keys made for one run: a GPG key in the legacy keyring format helm's provenance reads,
+and a cosign key pair; for the demo's release to the local registry and for the tests. They
+live in the folder given (under .tools/scratch or a test's tmp folder), never in the
+repository."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 from harness.core.proc import run
+from harness.core.tools import tool_path
+
+
+def make_cosign_key(folder: Path, password: str = "") -> tuple[Path, Path]:
+    """A cosign key pair made now in `folder`, which is made anew: (cosign.key, its secret
+    half, locked with `password`; cosign.pub)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    folder.chmod(0o700)
+    generate = [tool_path("cosign"), "generate-key-pair", "--output-key-prefix", "cosign"]
+    run(generate, cwd=folder, env={**os.environ, "COSIGN_PASSWORD": password})
+    return folder / "cosign.key", folder / "cosign.pub"
 
 
 def make_key(home: Path, uid: str) -> tuple[Path, Path]:

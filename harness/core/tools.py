@@ -16,8 +16,13 @@ TOOLS_DIR = ROOT / ".tools"
 BIN_DIR = TOOLS_DIR / "bin"
 VENV_BIN = TOOLS_DIR / "venv" / "bin"
 SCRATCH_DIR = TOOLS_DIR / "scratch"
-# Tools an operator may bring: found on PATH when .tools has none.
-FROM_PATH = ("helm", "kubectl")
+# Tools an operator may bring: found on PATH when .tools has none; how to get the pinned one.
+FROM_PATH = {
+    "helm": "make setup-scripts",
+    "kubectl": "make setup-scripts",
+    "cosign": "make setup-scripts && .tools/venv/bin/python -m harness.toolchain.gotools "
+    "install cosign",
+}
 
 
 class ToolError(Exception):
@@ -35,7 +40,7 @@ def tool_path(name: str) -> Path:
     if name in FROM_PATH:
         raise ToolError(
             f"{name} is not on PATH and not in .tools; install {name}, "
-            "or run `make setup-scripts` for the pinned one"
+            f"or run `{FROM_PATH[name]}` for the pinned one"
         )
     raise ToolError(f"{name} is not installed in .tools; run `make setup`")
 

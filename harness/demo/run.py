@@ -40,7 +40,7 @@ from harness.chart.render import (
     Manifests,
     render,
 )
-from harness.chart.signing import make_key
+from harness.chart.signing import make_cosign_key, make_key
 from harness.cluster.local import ClusterError, LocalCluster
 from harness.cluster.registry import USERNAME
 from harness.cluster.target import Target, add_kubeconfig_argument, target_cluster
@@ -48,7 +48,7 @@ from harness.container.publish import TAGS, publish_images
 from harness.core.objects import Obj, label_selector
 from harness.core.proc import CommandError, run
 from harness.core.tools import SCRATCH_DIR, tool_path
-from harness.ops import chartref, cli, deploy
+from harness.ops import chartref, cli, cosign, deploy
 from harness.ops.cli import parse_set_args
 from harness.ops.release_chart import Release, package, push
 
@@ -100,24 +100,29 @@ def _rollout(workload: Obj) -> str:
 
 
 @contextlib.contextmanager
-def own_registry_login() -> Iterator[None]:
+def own_release_environment() -> Iterator[None]:
     """For the block, helm keeps registry logins in a config of the demo's own, so the
-    user's is never touched; as it was after."""
-    before = os.environ.get(REGISTRY_CONFIG)
-    os.environ[REGISTRY_CONFIG] = str(SIGNING_DIR / "registry.json")
+    user's is never touched, and cosign unlocks the demo's key (made without a password);
+    as they were after."""
+    ours = {REGISTRY_CONFIG: str(SIGNING_DIR / "registry.json"), "COSIGN_PASSWORD": ""}
+    before = {name: os.environ.get(name) for name in ours}
+    os.environ.update(ours)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(REGISTRY_CONFIG, None)
-        else:
-            os.environ[REGISTRY_CONFIG] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def publish_chart(local: LocalCluster) -> chartref.ChartSource:
-    """The chart released to the local cluster's registry, signed with a key made now; where
-    to install it from, verified against that key. Run inside `own_registry_login`."""
+    """The chart released to the local cluster's registry, signed with keys made now (GPG
+    provenance and cosign); where to install it from, verified against both. Run inside
+    `own_release_environment`."""
     secret, public = make_key(SIGNING_DIR / "gnupg", SIGNER)
+    cosign_secret, cosign_public = make_cosign_key(SIGNING_DIR / "cosign")
     helm, host = tool_path("helm"), local.registry_address
     login = [helm, "registry", "login", host, "--plain-http", "--username", USERNAME]
     run([*login, "--password-stdin"], input=local.node.registry.password)
@@ -125,8 +130,13 @@ def publish_chart(local: LocalCluster) -> chartref.ChartSource:
     version = str(release.metadata["version"])
     with tempfile.TemporaryDirectory(prefix="demo-chart-") as folder:
         digest = push(helm, release, package(helm, release, Path(folder)))
+    name = cosign.oci_name(release.reference, digest)
+    cosign.sign(tool_path("cosign"), helm, name, cosign_secret, plain_http=True)
     print(f"chart pushed to {release.reference}:{version} ({digest}), signed by {SIGNER}")
-    return chartref.ChartSource(release.reference, version, True, public, plain_http=True)
+    print(f"and by the cosign key {cosign_public}")
+    return chartref.ChartSource(
+        release.reference, version, True, public, plain_http=True, cosign_key=cosign_public
+    )
 
 
 def roll_out(
@@ -201,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"chart {metadata['name']} {metadata['version']} (app {metadata['appVersion']})")
     try:
         target = None if args.render_only else target_cluster(args.kubeconfig)
-        with own_registry_login():
+        with own_release_environment():
             source = chartref.ChartSource()
             if target is not None and target.local is not None:
                 publish_images(target.local)

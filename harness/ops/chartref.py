@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -21,7 +22,18 @@ import yaml
 
 from harness.chart.render import CHART_DIR
 from harness.core.proc import CommandError, run
+from harness.core.tools import tool_path
 from harness.ops.cli import Refused
+from harness.ops.cosign import oci_name, verify_failure
+
+# The line `helm push` and `helm pull` of an oci:// chart print with the chart's digest.
+_DIGEST = re.compile(r"^Digest:\s*(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
+
+
+def helm_digest(said: str) -> str | None:
+    """The digest in what `helm push` or `helm pull` of an oci:// chart said, if any."""
+    found = _DIGEST.search(said)
+    return found.group(1) if found else None
 
 
 def chart_version(chart: Path) -> str:
@@ -39,19 +51,31 @@ _VERIFY_FAILURES = (
 
 @dataclass(frozen=True)
 class ChartSource:
-    """The chart options of a command: --chart, --version, --verify, --keyring, --plain-http."""
+    """The chart options of a command: --chart, --version, --verify, --keyring, --plain-http,
+    --cosign-key."""
 
     reference: str | None = None
     version: str | None = None
     verify: bool = False
     keyring: Path | None = None
     plain_http: bool = False
+    cosign_key: Path | None = None  # a cosign public key the registry's chart must be signed by
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ChartSource:
         if args.keyring is not None and not args.verify:
             raise Refused(f"--keyring {args.keyring} is read only with --verify; add --verify")
-        return cls(args.chart, args.version, args.verify, args.keyring, args.plain_http)
+        if args.cosign_key is not None:
+            if not str(args.chart or "").startswith("oci://"):
+                raise Refused(
+                    f"--cosign-key {args.cosign_key}: cosign signs a chart in an OCI registry;"
+                    " give --chart oci://…"
+                )
+            if not args.cosign_key.is_file():
+                raise Refused(f"--cosign-key: {args.cosign_key} is not a file")
+        return cls(
+            args.chart, args.version, args.verify, args.keyring, args.plain_http, args.cosign_key
+        )
 
     def keyring_flags(self) -> list[str]:
         return ["--keyring", str(self.keyring)] if self.keyring else []
@@ -108,24 +132,47 @@ def local_chart(source: ChartSource, helm: Path) -> Iterator[Path]:
             f"--chart {reference}: neither a chart directory, nor a .tgz, nor REPO/NAME or"
             " oci://REGISTRY/PATH"
         )
+    cosign = tool_path("cosign") if source.cosign_key else None  # missing: before any pull
+    what = f"{reference} {version or '(newest)'}"
     with tempfile.TemporaryDirectory(prefix="dfa-chart-") as folder:
         pull = [str(helm), "pull", reference, "--untar", "--untardir", folder]
         pull += [*(["--version", version] if version else []), *source.verify_flags()]
         pull += ["--plain-http"] if source.plain_http else []
-        print(f"fetching chart {reference} {version or '(newest)'}", file=sys.stderr, flush=True)
-        _checked(source, f"{reference} {version or '(newest)'}", pull)
+        print(f"fetching chart {what}", file=sys.stderr, flush=True)
+        pulled = _checked(source, what, pull)
         (fetched,) = [entry for entry in Path(folder).iterdir() if entry.is_dir()]
-        checked = "its provenance verified" if source.verify else "NOT verified (--verify)"
+        checked = ["its provenance verified" if source.verify else "NOT verified (--verify)"]
+        if cosign and source.cosign_key:
+            checked.append(_cosign_verified(source, cosign, helm, what, pulled))
         print(
-            f"chart {fetched.name} {chart_version(fetched)}, {checked}", file=sys.stderr, flush=True
+            f"chart {fetched.name} {chart_version(fetched)}, {', '.join(checked)}",
+            file=sys.stderr,
+            flush=True,
         )
         yield fetched
 
 
-def _checked(source: ChartSource, what: str, command: list[str]) -> None:
+def _cosign_verified(source: ChartSource, cosign: Path, helm: Path, what: str, pulled: str) -> str:
+    """Refused unless the digest helm pulled is signed by `source.cosign_key`."""
+    digest = helm_digest(pulled)
+    if digest is None or source.reference is None or source.cosign_key is None:
+        raise Refused(f"--cosign-key: helm pulled {what} but named no digest to check")
+    name = oci_name(source.reference, digest)
+    failure = verify_failure(cosign, helm, name, source.cosign_key, source.plain_http)
+    if failure:
+        raise Refused(
+            f"--cosign-key: {what} ({digest}) fails verification against"
+            f" {source.cosign_key}: {failure}; nothing was installed"
+        )
+    return f"its cosign signature verified ({digest})"
+
+
+def _checked(source: ChartSource, what: str, command: list[str]) -> str:
+    """`command`'s output (stdout and stderr); a failed --verify refused in one line."""
     try:
-        run(command)
+        done = run(command)
     except CommandError as error:
         if (refused := verification_failure(source, what, error)) is not None:
             raise refused from None
         raise
+    return done.stdout + done.stderr

@@ -209,6 +209,12 @@ def add_values_arguments(parser: argparse.ArgumentParser) -> None:
         help="public keys for --verify (default: helm's, ~/.gnupg/pubring.gpg)",
     )
     parser.add_argument(
+        "--cosign-key",
+        type=Path,
+        metavar="FILE",
+        help="install from oci://… only a chart whose digest this cosign public key signed",
+    )
+    parser.add_argument(
         "--plain-http",
         action="store_true",
         help="the chart's OCI registry speaks HTTP, not HTTPS",

@@ -1,7 +1,7 @@
 """Release the chart: check it, package it, sign it and push it to an OCI registry.
 
-    scripts/release-chart --key NAME --keyring FILE [--registry oci://HOST/PATH]
-                          [--chart DIR] [--plain-http] [--dry-run]
+    scripts/release-chart --key NAME --keyring FILE [--cosign-key FILE]
+                          [--registry oci://HOST/PATH] [--chart DIR] [--plain-http] [--dry-run]
 
 1. refuses a chart with changes git has not committed: a release is a commit's chart;
 2. refuses an `appVersion` that is not the image the chart runs by default (values.yaml's
@@ -14,10 +14,14 @@
 4. `helm package --sign` with the GPG key NAME from FILE (a secret keyring in the legacy
    format: `gpg --export-secret-keys NAME > FILE`), into a temporary folder: the chart's
    .tgz and its provenance file (.prov);
-5. `helm push`, which uploads the .prov with the chart, and prints the pushed digest.
+5. `helm push`, which uploads the .prov with the chart, and prints the pushed digest;
+6. with `--cosign-key` (a cosign key pair's secret half, its password in COSIGN_PASSWORD),
+   `cosign sign` of the pushed digest, without a transparency log (harness.ops.cosign); a
+   rerun that finds the digest signed by that key already leaves it.
 
-The registry's credentials are helm's: `helm registry login HOST` first. Users verify with
-`helm pull --verify` or `helm install --verify` and the public key (`gpg --export NAME`).
+The registry's credentials are helm's: `helm registry login HOST` first (cosign is given
+the same login). Users verify with `helm pull --verify` or `helm install --verify` and the
+public key (`gpg --export NAME`), and the scripts' `--cosign-key cosign.pub`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ import yaml
 from harness.chart import changelog
 from harness.chart.render import CHART_DIR
 from harness.core.proc import CommandError, run
-from harness.ops import cli
+from harness.core.tools import tool_path
+from harness.ops import cli, cosign
+from harness.ops.chartref import helm_digest
 
 DEFAULT_REGISTRY = "oci://registry-qcc.quantil.com/oe-tools/charts"
 # What helm's error says when the registry holds no such chart, and when it refuses the
@@ -44,7 +50,6 @@ _NOT_THERE = re.compile(r"status code 404|name unknown|manifest unknown", re.IGN
 _REFUSED = re.compile(
     r"credential|unauthorized|status code 40[13]|denied|authentication required", re.IGNORECASE
 )
-_DIGEST = re.compile(r"^Digest:\s*(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
 
@@ -57,6 +62,7 @@ class Release:
     key: str
     keyring: Path
     plain_http: bool = False
+    cosign_key: Path | None = None  # a cosign secret key: also sign the pushed digest with it
 
     @property
     def metadata(self) -> dict:
@@ -163,11 +169,11 @@ def released_as_is(helm: Path, release: Release, version: str) -> str | None:
     with tempfile.TemporaryDirectory(prefix="release-chart-") as folder:
         pull = [helm, "pull", release.reference, "--version", version, "--untar"]
         done = run([*pull, "--untardir", folder, *release.http_flags()], check=False)
-        digest = _DIGEST.search(done.stdout + done.stderr)
+        digest = helm_digest(done.stdout + done.stderr)
         pulled = Path(folder) / str(release.metadata["name"])
         if done.returncode or digest is None or not pulled.is_dir():
             return None
-        return digest.group(1) if _contents(pulled) == _contents(release.chart) else None
+        return digest if _contents(pulled) == _contents(release.chart) else None
 
 
 def check_bumped(version: str, last: str | None) -> None:
@@ -184,6 +190,13 @@ def check_key(release: Release) -> None:
             f"--keyring: {release.keyring} is not a file; export the signing key with"
             f" `gpg --export-secret-keys {release.key} > {release.keyring}`"
         )
+    if release.cosign_key is not None:
+        if not release.cosign_key.is_file():
+            raise cli.Refused(
+                f"--cosign-key: {release.cosign_key} is not a file; make a key pair with"
+                " `cosign generate-key-pair` and give its cosign.key"
+            )
+        cosign.check_password()
 
 
 def package(helm: Path, release: Release, into: Path) -> Path:
@@ -203,15 +216,16 @@ def package(helm: Path, release: Release, into: Path) -> Path:
 def push(helm: Path, release: Release, packaged: Path) -> str:
     """`helm push` of the chart and its .prov; the digest the registry gave."""
     done = run([helm, "push", str(packaged), release.registry, *release.http_flags()], timeout=120)
-    found = _DIGEST.search(done.stdout + done.stderr)
-    if found is None:
+    digest = helm_digest(done.stdout + done.stderr)
+    if digest is None:
         raise cli.OperatorError(f"helm push printed no digest: {done.stdout.strip()}")
-    return found.group(1)
+    return digest
 
 
 def release_chart(helm: Path, release: Release, dry_run: bool = False) -> str | None:
     """The module doc's steps; the digest in the registry (None with `dry_run`)."""
     check_key(release)
+    signer = tool_path("cosign") if release.cosign_key else None  # missing: before any push
     check_committed(release.chart)
     check_app_version(release.chart)
     version = str(release.metadata["version"])
@@ -219,17 +233,24 @@ def release_chart(helm: Path, release: Release, dry_run: bool = False) -> str | 
     last = last_release(helm, release)
     if last == version and (digest := released_as_is(helm, release, version)):
         print(f"{release.reference}:{version} is already released as it is here: {digest}")
-        return digest
-    check_bumped(version, last)
-    print(f"releasing {release.reference}:{version} (last release: {last or 'none'})")
-    if dry_run:
-        print(f"would run: helm package {release.chart} --sign --key {release.key}")
-        print(f"would run: helm push <the package> {release.registry}")
-        return None
-    with tempfile.TemporaryDirectory(prefix="release-chart-") as into:
-        packaged = package(helm, release, Path(into))
-        digest = push(helm, release, packaged)
-    print(f"pushed {release.reference}:{version} with its provenance: {digest}")
+    else:
+        check_bumped(version, last)
+        print(f"releasing {release.reference}:{version} (last release: {last or 'none'})")
+        if dry_run:
+            print(f"would run: helm package {release.chart} --sign --key {release.key}")
+            print(f"would run: helm push <the package> {release.registry}")
+            if release.cosign_key:
+                print(f"would run: cosign sign --key {release.cosign_key} <the pushed digest>")
+            return None
+        with tempfile.TemporaryDirectory(prefix="release-chart-") as into:
+            packaged = package(helm, release, Path(into))
+            digest = push(helm, release, packaged)
+        print(f"pushed {release.reference}:{version} with its provenance: {digest}")
+    if signer and release.cosign_key and not dry_run:
+        name = cosign.oci_name(release.reference, digest)
+        signed = cosign.sign(signer, helm, name, release.cosign_key, release.plain_http)
+        done = "signed" if signed else "already signed"
+        print(f"{done} {name} with cosign key {release.cosign_key}")
     return digest
 
 
@@ -241,6 +262,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--key", required=True, help="the GPG key (name or email) that signs")
     parser.add_argument(
         "--keyring", required=True, type=Path, metavar="FILE", help="secret keyring (legacy)"
+    )
+    parser.add_argument(
+        "--cosign-key",
+        type=Path,
+        metavar="FILE",
+        help="also sign the pushed chart with this cosign key (password in COSIGN_PASSWORD)",
     )
     parser.add_argument(
         "--registry",
@@ -268,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> None:
         helm = cli.helm_tool()
         cli.report_tools(helm)
-        release = Release(args.chart, args.registry, args.key, args.keyring, args.plain_http)
+        release = Release(
+            args.chart, args.registry, args.key, args.keyring, args.plain_http, args.cosign_key
+        )
         release_chart(helm.path, release, args.dry_run)
 
     return cli.run_main(name, body)

@@ -159,7 +159,20 @@ KUBE_SCORE = GoTool(
     version_pattern=r"^kube-score version: (\S+),",
 )
 
-GO_TOOLS: tuple[GoTool, ...] = (HELM, HELM3, CT, KUBE_SCORE)
+# Signs released charts in their OCI registry, and checks those signatures (harness.ops.cosign).
+# Its version comes from the build's module information, so no -X is needed.
+COSIGN = GoTool(
+    name="cosign",
+    binary="cosign",
+    module="github.com/sigstore/cosign/v2",
+    package="github.com/sigstore/cosign/v2/cmd/cosign",
+    version="v2.6.5",
+    ldflags="-s -w",
+    version_args=("version",),
+    version_pattern=r"^GitVersion:\s*(\S+)",
+)
+
+GO_TOOLS: tuple[GoTool, ...] = (HELM, HELM3, CT, KUBE_SCORE, COSIGN)
 
 
 def build_env(gobin: Path, go: str) -> dict[str, str]:
