@@ -300,6 +300,26 @@ def test_the_framework_free_server_is_mounted_and_served_by_the_same_config() ->
     assert "--env GUNICORN_THREADS=1" in " ".join(args)
 
 
+def test_servers_get_the_last_core_and_the_load_the_others() -> None:
+    assert image_bench.placement_on([3, 0, 2, 1]) == image_bench.Placement("3", (0, 1, 2))
+    pod = pod_settings(render())
+    shipped = image_bench.configuration(image_bench.CANDIDATES[0], dict(pod.env))
+    placed = image_bench.placement_on([0, 1])
+    args = image_bench.server_run_args(pod, "img:1", shipped, image_bench.FLASK, placed)
+    assert args[:3] == ["run", "--cpuset-cpus", "1"]
+    assert args[-1] == "img:1"
+
+
+def test_a_single_core_or_unpinned_run_leaves_placement_to_the_kernel() -> None:
+    pod = pod_settings(render())
+    shipped = image_bench.configuration(image_bench.CANDIDATES[0], dict(pod.env))
+    for placed in (image_bench.placement_on([0]), image_bench.placement_on([0, 1], pinned=False)):
+        assert placed == image_bench.Placement("", ())
+        args = image_bench.server_run_args(pod, "img:1", shipped, image_bench.FLASK, placed)
+        assert "--cpuset-cpus" not in args
+        assert "left to the kernel" in placed.text()
+
+
 def test_every_server_has_a_container_name_of_its_own() -> None:
     names = [
         image_bench.container_name(c.name, app)
@@ -316,6 +336,7 @@ class FakeContainer:
     def __init__(self, name: str, rate: float) -> None:
         self.name, self.rate, self.url, self.cpu = name, rate, f"http://127.0.0.1:1/{name}", 0.0
         self.removed = False
+        self.cores = ""  # the --cpuset-cpus it was started with
 
     def wait_healthy(self) -> None:
         pass
@@ -362,6 +383,8 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
     def start(engine: object, args: list[str], name: str) -> FakeContainer:
         rate = 300.0 if "GUNICORN_ACCESS_LOG=true" in args else 600.0
         started[name] = FakeContainer(name, rate + (100 if "bare_wsgi:application" in args else 0))
+        if "--cpuset-cpus" in args:
+            started[name].cores = args[args.index("--cpuset-cpus") + 1]
         return started[name]
 
     def fake_wrk(url: str, *, seconds: int, connections: int) -> WrkResult:
@@ -378,9 +401,13 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
         image_bench.configuration(c, dict(pod.env)) for c in image_bench.select(image_bench.QUICK)
     ]
     timing = image_bench.Timing(seconds=3, warmup_s=1, rounds=2, connections=4, pairs=1)
-    outcomes, profiles, pairs = image_bench.measure(object(), "img:1", pod, configurations, timing)  # type: ignore[arg-type]
+    placed = image_bench.placement_on([0, 1])
+    outcomes, profiles, pairs = image_bench.measure(
+        object(), "img:1", pod, configurations, timing, placed
+    )  # type: ignore[arg-type]
 
     assert all(c.removed for c in started.values()) and len(started) == 6
+    assert all(c.cores == "1" for c in started.values())
     # One warm-up per server, then per round and path a warm-up and a measured load; then a
     # pair of loads per path, shipped and without the access log.
     assert len(loads) == 6 + 6 * 2 * 2 * 2 + 2 * 2
@@ -412,6 +439,8 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
         servers=[o.result() for o in outcomes],
         profiles=profiles,
         pairs=pairs,
+        placement=placed,
     )
     page = image_bench.report(image_bench.record_from_json(records.to_json(record)))
+    assert "every server pinned to core 1 (`--cpuset-cpus 1`" in page
     assert "not met on `/`, 0.50x (rounds 0.50-0.50) of **shipped, no access log**" in page

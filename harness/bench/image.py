@@ -70,8 +70,8 @@ CEILING_DIR = Path(__file__).parent / "ceiling"
 PATHS = ("/", "/_health")
 MIB = 1024 * 1024
 # 1: the single-configuration benchmark before issue 13 (no "format" key); 2: before issue 24
-# (no engine CPU per load, no profiles)
-RECORD_FORMAT = 3
+# (no engine CPU per load, no profiles); 3: before the servers and the load had cores of their own
+RECORD_FORMAT = 4
 SHIPPED = "shipped"
 UNLOGGED = "shipped, no access log"
 GUNICORNS_LOGGER = "shipped, gunicorn's access logger"
@@ -371,6 +371,40 @@ class ServerResult:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """The cores the servers run on, and those of the bench itself and its load generator.
+
+    Left to the kernel on this 2-core machine, gunicorn's gthread worker runs its two threads
+    (the poller and the one serving requests) on one core in some loads and on both in others,
+    and wrk shares a core with them or not: a request then costs up to half again as much CPU,
+    the worker's interpreter lock passing between cores, and a single load's requests a second
+    differ from the next by about 10%, more than the access log's cost. A server pinned to a
+    core of its own and the load kept off it measure the same within a few percent.
+    """
+
+    server_cores: str  # docker's --cpuset-cpus for every server; "" when left to the kernel
+    load_cores: tuple[int, ...]  # the bench's own and so wrk's and py-spy's; () when left
+
+    def text(self) -> str:
+        if not self.server_cores:
+            return "servers and load left to the kernel's placement on the cores (`--unpinned`)"
+        load = ", ".join(str(core) for core in self.load_cores)
+        return (
+            f"every server pinned to core {self.server_cores} (`--cpuset-cpus "
+            f"{self.server_cores}`, its CPU quota unchanged), wrk and the bench to core {load}"
+        )
+
+
+def placement_on(cores: Sequence[int], *, pinned: bool = True) -> Placement:
+    """The last of `cores` for the servers and the others for the load, when there are two or
+    more and `pinned`; otherwise everything left to the kernel."""
+    ordered = sorted(cores)
+    if not pinned or len(ordered) < 2:
+        return Placement("", ())
+    return Placement(str(ordered[-1]), tuple(ordered[:-1]))
+
+
+@dataclass(frozen=True)
 class Record:
     """One `make bench` run as docs/benchmark.json keeps it: settings, machine and results."""
 
@@ -393,6 +427,7 @@ class Record:
     profiles: list[Profile]
     pairs: list[Pair]
     load_average_after: float = 0.0  # the 1-minute average when the loads ended
+    placement: Placement = field(default_factory=lambda: Placement("", ()))
 
 
 class RecordFormatError(ValueError):
@@ -415,6 +450,9 @@ def record_from_json(text: str) -> Record:
             "servers": [_server_from_dict(server) for server in data["servers"]],
             "profiles": [Profile(**profile) for profile in data["profiles"]],
             "pairs": [Pair(**pair) for pair in data["pairs"]],
+            "placement": Placement(
+                data["placement"]["server_cores"], tuple(data["placement"]["load_cores"])
+            ),
         }
     )
 
@@ -828,7 +866,7 @@ def report(record: Record) -> str:
         f"- Engine: {record.engine}; load: {record.load_generator}, 1 thread, "
         f"{record.connections} connections, {record.seconds} s per load after a "
         f"{record.warmup_s} s warm-up of its own; {rounds}; over loopback to a port published "
-        "on 127.0.0.1.",
+        f"on 127.0.0.1; {record.placement.text()}.",
         "- Every server runs in the app image with the chart's default pod settings: "
         f"`{record.pod_flags}`, and the chart's environment "
         + " ".join(f"`{k}={v}`" for k, v in record.chart_env.items())
@@ -954,11 +992,16 @@ def container_name(configuration: str, app: str) -> str:
 
 
 def server_run_args(
-    pod: PodSettings, image_ref: str, configuration: Configuration, app: str
+    pod: PodSettings,
+    image_ref: str,
+    configuration: Configuration,
+    app: str,
+    placed: Placement = Placement("", ()),
 ) -> list[str]:
-    """`docker run` arguments of one server: the chart's pod with the configuration's changes."""
+    """`docker run` arguments of one server: the chart's pod with the configuration's changes,
+    on the cores `placed` gives the servers."""
     bare = app == BARE
-    return run_args(
+    docker_run, *args = run_args(
         pod,
         image_ref,
         name=container_name(configuration.name, app),
@@ -966,12 +1009,16 @@ def server_run_args(
         volumes=(f"{CEILING_DIR}:/srv/ceiling:ro",) if bare else (),
         command=CEILING_COMMAND if bare else (),
     )
+    cores = ["--cpuset-cpus", placed.server_cores] if placed.server_cores else []
+    return [docker_run, *cores, *args]
 
 
-def _start(engine: Engine, image_ref: str, pod: PodSettings, outcome: Outcome) -> None:
+def _start(
+    engine: Engine, image_ref: str, pod: PodSettings, outcome: Outcome, placed: Placement
+) -> None:
     name = container_name(outcome.configuration.name, outcome.app)
     try:
-        args = server_run_args(pod, image_ref, outcome.configuration, outcome.app)
+        args = server_run_args(pod, image_ref, outcome.configuration, outcome.app, placed)
         outcome.container = start_container(engine, args, name)
         outcome.container.wait_healthy()
     except (ContainerError, CommandError) as error:
@@ -1096,11 +1143,12 @@ def measure(
     pod: PodSettings,
     configurations: Sequence[Configuration],
     timing: Timing,
+    placed: Placement,
 ) -> tuple[list[Outcome], list[Profile], list[Pair]]:
     outcomes = [Outcome(c, app) for c in configurations for app in APPS]
     try:
         for outcome in outcomes:
-            _start(engine, image_ref, pod, outcome)
+            _start(engine, image_ref, pod, outcome, placed)
             if outcome.container is None or outcome.failure:
                 print(f"{outcome.name}: {outcome.failure}", flush=True)
                 continue
@@ -1183,12 +1231,18 @@ def select(names: Sequence[str] | None) -> list[Candidate]:
     return [c for c in CANDIDATES if c.name in names]
 
 
-def _run(engine: Engine, candidates: Sequence[Candidate], timing: Timing) -> Record:
+def _run(
+    engine: Engine, candidates: Sequence[Candidate], timing: Timing, *, pinned: bool
+) -> Record:
     machine = this_machine()  # before the load: the load average says what else was running
     pod = chart_pod_settings()
     configurations = [configuration(c, dict(pod.env)) for c in candidates]
     image_ref = up(engine)
-    outcomes, profiles, pairs = measure(engine, image_ref, pod, configurations, timing)
+    placed = placement_on(sorted(os.sched_getaffinity(0)), pinned=pinned)
+    print(f"placement: {placed.text()}", flush=True)
+    if placed.load_cores:
+        os.sched_setaffinity(0, placed.load_cores)  # wrk and py-spy, started from here, too
+    outcomes, profiles, pairs = measure(engine, image_ref, pod, configurations, timing, placed)
     return Record(
         format=RECORD_FORMAT,
         date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -1209,6 +1263,7 @@ def _run(engine: Engine, candidates: Sequence[Candidate], timing: Timing) -> Rec
         profiles=profiles,
         pairs=pairs,
         load_average_after=os.getloadavg()[0],
+        placement=placed,
     )
 
 
@@ -1233,6 +1288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick",
         action="store_true",
         help=f"a smoke run: {', '.join(QUICK)}, one short round; written to {QUICK_OUTPUT}",
+    )
+    parser.add_argument(
+        "--unpinned",
+        action="store_true",
+        help="leave the servers and the load to the kernel's placement on the cores "
+        "(by default the servers get the last core and the load the others)",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the matrix and its duration, and stop"
@@ -1261,7 +1322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = Engine()
     started = not engine.is_running()
     try:
-        record = _run(engine, candidates, timing)
+        record = _run(engine, candidates, timing, pinned=not args.unpinned)
     except (EngineError, BaseImageError, ContainerError, CommandError, LoadError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
