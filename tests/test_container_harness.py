@@ -379,6 +379,7 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
     """The measuring loop end to end with Docker and wrk replaced: what a run records."""
     started: dict[str, FakeContainer] = {}
     loads: list[tuple[str, int]] = []
+    running: list[int] = []  # servers not yet removed, at each load
 
     def start(engine: object, args: list[str], name: str) -> FakeContainer:
         rate = 300.0 if "GUNICORN_ACCESS_LOG=true" in args else 600.0
@@ -390,6 +391,7 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
     def fake_wrk(url: str, *, seconds: int, connections: int) -> WrkResult:
         container = next(c for c in started.values() if url.startswith(c.url))
         loads.append((container.name, seconds))
+        running.append(sum(not c.removed for c in started.values()))
         return WrkResult(int(container.rate * seconds), seconds, container.rate, 5, 50, 0, 0, 0.8)
 
     monkeypatch.setattr(image_bench, "start_container", start)
@@ -414,6 +416,8 @@ def test_a_run_measures_every_server_in_every_round_and_renders(
     assert profiles == []
     assert pairs == [image_bench.Pair(path, 300.0, 600.0) for path in image_bench.PATHS]
     assert [s for _, s in loads[6:10]] == [1, 3, 1, 3]
+    # The pairs run once every other server is gone.
+    assert running[6:-4] == [6] * (len(loads) - 10) and running[-4:] == [2] * 4
     shipped = outcomes[0].result()
     assert [r.round for r in shipped.rounds["/"]] == [1, 2]
     assert shipped.rounds["/"][0].server_cpu_s == pytest.approx(1.5)

@@ -190,10 +190,11 @@ class Timing:
     pairs: int = 0  # back-to-back pairs of shorter loads, logged and not, per path
 
 
-# One load of a server at 0.2 CPU varies by about 10% from the next, more than the 5% the
-# access log may cost; the access log's own line comes from many short back-to-back pairs.
+# One load of a server at 0.2 CPU varies by up to about 10% from the next (Placement), more than
+# the 5% the access log may cost; the access log's own line comes from the median of many
+# short back-to-back pairs.
 PAIR_SECONDS = 3
-DEFAULT_TIMING = Timing(seconds=8, warmup_s=2, rounds=3, connections=16, pairs=12)
+DEFAULT_TIMING = Timing(seconds=8, warmup_s=2, rounds=3, connections=16, pairs=24)
 QUICK_TIMING = Timing(seconds=3, warmup_s=1, rounds=1, connections=16, pairs=2)
 
 
@@ -374,12 +375,13 @@ class ServerResult:
 class Placement:
     """The cores the servers run on, and those of the bench itself and its load generator.
 
-    Left to the kernel on this 2-core machine, gunicorn's gthread worker runs its two threads
-    (the poller and the one serving requests) on one core in some loads and on both in others,
-    and wrk shares a core with them or not: a request then costs up to half again as much CPU,
-    the worker's interpreter lock passing between cores, and a single load's requests a second
-    differ from the next by about 10%, more than the access log's cost. A server pinned to a
-    core of its own and the load kept off it measure the same within a few percent.
+    At 0.2 CPU a gthread server settles, for a whole load, into one of a few latency modes
+    (p50 near 6, 30 or 48 ms here), and a request's CPU cost follows the mode: left to the
+    kernel on this 2-core machine, ten back-to-back pairs of 3 s loads cost 342-542 µs a
+    request, 378-605 requests a second. With the server on one core and wrk on the other,
+    the costliest mode did not come back in two such runs (278-378 µs, 541-743 requests a
+    second), but it did with 16 idle servers waiting on the server core (317-530 µs): the
+    access log's pairs therefore run once every other server is gone (`measure`).
     """
 
     server_cores: str  # docker's --cpuset-cpus for every server; "" when left to the kernel
@@ -1187,6 +1189,10 @@ def measure(
             print(f"profiled {found.configuration} {found.path}: {found.failure or 'done'}")
         by_name = {o.configuration.name: o for o in outcomes if o.app == FLASK}
         logged, unlogged = by_name.get(SHIPPED), by_name.get(UNLOGGED)
+        # Idle servers on the server core add noise (Placement): only the pair stays.
+        for outcome in outcomes:
+            if outcome is not logged and outcome is not unlogged:
+                _finish(outcome)
         pairs: list[Pair] = []
         if logged and unlogged and not (logged.failure or unlogged.failure):
             try:
@@ -1194,8 +1200,9 @@ def measure(
             except LoadError as error:
                 print(f"the access log's pairs failed: {str(error).splitlines()[0]}", flush=True)
             print(f"{len(pairs)} pairs of loads with and without the access log", flush=True)
-        for outcome in outcomes:
-            _finish(outcome)
+        for outcome in (logged, unlogged):
+            if outcome is not None:
+                _finish(outcome)
     finally:
         for outcome in outcomes:
             if outcome.container is not None:
